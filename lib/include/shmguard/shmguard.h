@@ -1,0 +1,405 @@
+/*
+ * libshmguard core: safe mappings of memory a client shares by file
+ * descriptor. No Wayland types here; see shmguard/wayland.h for wl_shm.
+ */
+#ifndef SHMGUARD_SHMGUARD_H
+#define SHMGUARD_SHMGUARD_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(SHMGUARD_COMPILATION)
+#define SHMGUARD_EXPORT __attribute__((visibility("default")))
+#else
+#define SHMGUARD_EXPORT
+#endif
+
+/** Version of the library, as "MAJOR.MINOR.PATCH". */
+SHMGUARD_EXPORT const char *
+shmguard_version(void);
+
+/* ------------------------------------------------------------------ */
+/* Logging                                                            */
+/* ------------------------------------------------------------------ */
+
+/** Severity of a log message; lower is more severe. */
+enum shmguard_log_level {
+	SHMGUARD_LOG_ERROR = 0,
+	SHMGUARD_LOG_WARNING,
+	SHMGUARD_LOG_INFO,
+	SHMGUARD_LOG_DEBUG,
+};
+
+/** Name of a log level ("error", "warning", ...). */
+SHMGUARD_EXPORT const char *
+shmguard_log_level_to_str(enum shmguard_log_level level);
+
+/**
+ * Route the library's messages to @p handler, called with @p user_data.
+ * NULL restores the default: messages at or above the threshold go to
+ * stderr. The handler may be called from any thread that calls into the
+ * library, never from a signal handler. Messages a client can trigger are
+ * rate-limited before they reach the handler.
+ */
+SHMGUARD_EXPORT void
+shmguard_log_set_handler(void (*handler)(enum shmguard_log_level level, const char *format,
+				 va_list args, void *user_data),
+	void *user_data);
+
+/** Drop messages less severe than @p level (default: SHMGUARD_LOG_ERROR). */
+SHMGUARD_EXPORT void
+shmguard_log_set_level(enum shmguard_log_level level);
+
+/* ------------------------------------------------------------------ */
+/* Probe: what this kernel really does                                */
+/* ------------------------------------------------------------------ */
+
+/** A kernel mechanism the library may rely on. */
+enum shmguard_mechanism {
+	/** mmap(MAP_PRIVATE | MAP_NOSIGBUS) reads zeros past EOF. */
+	SHMGUARD_MECHANISM_MAP_NOSIGBUS = 0,
+	/** memfd_create(MFD_ALLOW_SEALING) and F_ADD_SEALS/F_GET_SEALS. */
+	SHMGUARD_MECHANISM_MEMFD_SEALS,
+	/** MAP_SHARED_VALIDATE refuses unknown flags. */
+	SHMGUARD_MECHANISM_MAP_SHARED_VALIDATE,
+	/** mremap(MREMAP_DONTUNMAP) on a shared mapping. */
+	SHMGUARD_MECHANISM_MREMAP_DONTUNMAP,
+	/** MAP_DROPPABLE mappings. */
+	SHMGUARD_MECHANISM_MAP_DROPPABLE,
+	/** mlock2(MLOCK_ONFAULT). */
+	SHMGUARD_MECHANISM_MLOCK_ONFAULT,
+	/** process_vm_readv() fails with EFAULT on a truncated mapping. */
+	SHMGUARD_MECHANISM_PROCESS_VM_READV,
+	/** membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED). */
+	SHMGUARD_MECHANISM_MEMBARRIER,
+	/** madvise(MADV_POPULATE_READ) reports EFAULT instead of SIGBUS. */
+	SHMGUARD_MECHANISM_MADV_POPULATE_READ,
+	SHMGUARD_MECHANISM_COUNT,
+};
+
+/** Name of a mechanism ("MAP_NOSIGBUS", ...). */
+SHMGUARD_EXPORT const char *
+shmguard_mechanism_to_str(enum shmguard_mechanism mechanism);
+
+/** What the probe established about one mechanism. */
+struct shmguard_probe_result {
+	/** The mechanism this entry is about. */
+	enum shmguard_mechanism mechanism;
+	/** True if the kernel showed the behaviour. */
+	bool supported;
+	/** One line saying how it was established (static storage). */
+	const char *how;
+};
+
+/**
+ * Probe the kernel, once per process; later calls return the same table.
+ * Thread-safe. Each entry is established by behaviour (what the kernel
+ * does), never by a flag being accepted. Returns an array of
+ * SHMGUARD_MECHANISM_COUNT entries indexed by enum shmguard_mechanism,
+ * owned by the library and valid for the life of the process.
+ */
+SHMGUARD_EXPORT const struct shmguard_probe_result *
+shmguard_probe(void);
+
+/* ------------------------------------------------------------------ */
+/* Strategies                                                          */
+/* ------------------------------------------------------------------ */
+
+/** How one direction of one mapping generation is made safe. */
+enum shmguard_strategy {
+	/** F_SEAL_SHRINK and a file that covers the pool: no guard needed. */
+	SHMGUARD_STRATEGY_SEALED = 0,
+	/** A private read-only MAP_NOSIGBUS mapping (reads only). */
+	SHMGUARD_STRATEGY_NOSIGBUS,
+	/** The SIGBUS guard. */
+	SHMGUARD_STRATEGY_GUARD,
+};
+
+/** Name of a strategy ("sealed", "nosigbus", "guard"). */
+SHMGUARD_EXPORT const char *
+shmguard_strategy_to_str(enum shmguard_strategy strategy);
+
+/** Direction of an access. WRITE implies READ. */
+enum shmguard_access_mode {
+	SHMGUARD_ACCESS_READ = 1,
+	SHMGUARD_ACCESS_WRITE = 2,
+};
+
+/** Name of an access mode ("read", "write"). */
+SHMGUARD_EXPORT const char *
+shmguard_access_mode_to_str(enum shmguard_access_mode mode);
+
+/**
+ * The strategy a pool of @p size bytes over @p fd (borrowed) would use for
+ * @p mode, and why, in one static sentence stored in @p why (if not NULL).
+ * Returns -errno if @p fd cannot be inspected, else the strategy (>= 0).
+ */
+SHMGUARD_EXPORT int
+shmguard_strategy_choose(int fd, uint64_t size, enum shmguard_access_mode mode, const char **why);
+
+/* ------------------------------------------------------------------ */
+/* Budgets                                                             */
+/* ------------------------------------------------------------------ */
+
+/** Bounds on what a group of pools (typically one client) may map. */
+struct shmguard_budget_limits {
+	/** Pools alive at once; 0 means the default (1024). */
+	uint32_t max_pools;
+	/** Bytes mapped at once, all generations; 0: default (4 GiB). */
+	uint64_t max_mapped_bytes;
+	/** Generations alive per pool (current + retiring); 0: default (16). */
+	uint32_t max_generations_per_pool;
+};
+
+/** A shared account that pools charge their mappings to. */
+struct shmguard_budget;
+
+/**
+ * Create a budget with @p limits (NULL: the defaults). Returns NULL on
+ * ENOMEM. The caller holds one reference.
+ */
+SHMGUARD_EXPORT struct shmguard_budget *
+shmguard_budget_create(const struct shmguard_budget_limits *limits);
+
+/** Take a reference. Thread-safe. */
+SHMGUARD_EXPORT struct shmguard_budget *
+shmguard_budget_ref(struct shmguard_budget *budget);
+
+/** Drop a reference; the last one frees. NULL is a no-op. Thread-safe. */
+SHMGUARD_EXPORT void
+shmguard_budget_unref(struct shmguard_budget *budget);
+
+/** Pools currently charged to @p budget. */
+SHMGUARD_EXPORT uint32_t
+shmguard_budget_get_pools(const struct shmguard_budget *budget);
+
+/** Bytes currently mapped on behalf of @p budget. */
+SHMGUARD_EXPORT uint64_t
+shmguard_budget_get_mapped_bytes(const struct shmguard_budget *budget);
+
+/**
+ * Process-wide bound on the mappings the library holds, so the guard's
+ * remap always finds room below vm.max_map_count. The default is half of
+ * vm.max_map_count at the first call into the library. 0 restores it.
+ */
+SHMGUARD_EXPORT void
+shmguard_set_max_mappings(uint32_t max_mappings);
+
+/* ------------------------------------------------------------------ */
+/* Pools                                                               */
+/* ------------------------------------------------------------------ */
+
+/** Why a pool could not be created, resized or written. */
+enum shmguard_pool_error {
+	SHMGUARD_POOL_OK = 0,
+	/** Not an open file descriptor. */
+	SHMGUARD_POOL_ERROR_BAD_FD,
+	/** An O_PATH descriptor: cannot be mapped. */
+	SHMGUARD_POOL_ERROR_O_PATH,
+	/** A pipe or FIFO. */
+	SHMGUARD_POOL_ERROR_PIPE,
+	/** A socket (a TCP socket can be mapped and then raises SIGBUS). */
+	SHMGUARD_POOL_ERROR_SOCKET,
+	/** A directory. */
+	SHMGUARD_POOL_ERROR_DIRECTORY,
+	/** A character device (/dev/zero, /dev/null, ...). */
+	SHMGUARD_POOL_ERROR_CHAR_DEVICE,
+	/** A block device. */
+	SHMGUARD_POOL_ERROR_BLOCK_DEVICE,
+	/** Some other non-regular file (eventfd, signalfd, ...). */
+	SHMGUARD_POOL_ERROR_NOT_REGULAR,
+	/** Opened write-only: cannot be mapped for reading. */
+	SHMGUARD_POOL_ERROR_NOT_READABLE,
+	/** Size zero, or too large for the address space. */
+	SHMGUARD_POOL_ERROR_BAD_SIZE,
+	/** The file is shorter than the pool claims. */
+	SHMGUARD_POOL_ERROR_FILE_TOO_SHORT,
+	/** A resize that would shrink the pool. */
+	SHMGUARD_POOL_ERROR_SHRINK,
+	/** The kernel refused to map the file. */
+	SHMGUARD_POOL_ERROR_UNMAPPABLE,
+	/** The pool's budget (pools, bytes or generations) is exhausted. */
+	SHMGUARD_POOL_ERROR_OVER_BUDGET,
+	/** The process-wide mapping bound is reached. */
+	SHMGUARD_POOL_ERROR_TOO_MANY_MAPPINGS,
+	/** Write access asked on a descriptor opened read-only. */
+	SHMGUARD_POOL_ERROR_READ_ONLY_FD,
+	/** Write access asked on a memfd with F_SEAL_WRITE/FUTURE_WRITE. */
+	SHMGUARD_POOL_ERROR_WRITE_SEALED,
+	/** Out of memory. */
+	SHMGUARD_POOL_ERROR_NO_MEMORY,
+};
+
+/** One sentence saying what @p error means ("file descriptor is a pipe"). */
+SHMGUARD_EXPORT const char *
+shmguard_pool_error_to_str(enum shmguard_pool_error error);
+
+/** A client's file plus its current mapping generation. */
+struct shmguard_pool;
+
+/**
+ * Map @p size bytes of @p fd (borrowed: the pool keeps its own duplicate,
+ * so the caller may close @p fd at once) read-only, choosing the strategy
+ * by what the kernel and the file allow. The mapping is charged to
+ * @p budget (may be NULL), which the pool keeps a reference to.
+ *
+ * The fd must be a readable regular file at least @p size bytes long.
+ * Returns NULL and sets @p error (if not NULL) to the reason otherwise.
+ * The caller holds one reference. Thread-safe.
+ */
+SHMGUARD_EXPORT struct shmguard_pool *
+shmguard_pool_create(int fd, uint64_t size, struct shmguard_budget *budget,
+	enum shmguard_pool_error *error);
+
+/** Take a reference. Thread-safe. */
+SHMGUARD_EXPORT struct shmguard_pool *
+shmguard_pool_ref(struct shmguard_pool *pool);
+
+/**
+ * Drop a reference. The last one retires the pool: its fd is closed and its
+ * mapping unmapped once the last access window on it has closed. NULL is a
+ * no-op. Thread-safe.
+ */
+SHMGUARD_EXPORT void
+shmguard_pool_unref(struct shmguard_pool *pool);
+
+/**
+ * Grow the pool to @p new_size at once: a new mapping generation, with the
+ * strategy decided again (seals and file size re-checked). Windows open on
+ * the old generation keep valid pointers until they close. Returns 0, or
+ * -EINVAL (shrink, bad size), -ENXIO (file too short), -ENOSPC (budget),
+ * -ENOMEM, with @p error (if not NULL) saying which. Thread-safe.
+ */
+SHMGUARD_EXPORT int
+shmguard_pool_resize(struct shmguard_pool *pool, uint64_t new_size,
+	enum shmguard_pool_error *error);
+
+/**
+ * If the current generation faulted and the file is now long enough again,
+ * map it afresh as a new generation (the policy of when to call this is
+ * the caller's). Returns 0 when the pool is healthy afterwards, -ENXIO if
+ * the file is still short, other -errno as shmguard_pool_resize().
+ */
+SHMGUARD_EXPORT int
+shmguard_pool_revalidate(struct shmguard_pool *pool);
+
+/** Size in bytes of the current generation. */
+SHMGUARD_EXPORT uint64_t
+shmguard_pool_get_size(const struct shmguard_pool *pool);
+
+/** Strategy of the current generation for @p mode. */
+SHMGUARD_EXPORT enum shmguard_strategy
+shmguard_pool_get_strategy(const struct shmguard_pool *pool, enum shmguard_access_mode mode);
+
+/**
+ * Whether @p mode access can work on this pool; if not, @p error (if not
+ * NULL) says why (SHMGUARD_POOL_ERROR_READ_ONLY_FD or _WRITE_SEALED).
+ */
+SHMGUARD_EXPORT bool
+shmguard_pool_allows(const struct shmguard_pool *pool, enum shmguard_access_mode mode,
+	enum shmguard_pool_error *error);
+
+/* ------------------------------------------------------------------ */
+/* Faults                                                              */
+/* ------------------------------------------------------------------ */
+
+/** What went wrong on an access. */
+enum shmguard_fault_kind {
+	SHMGUARD_FAULT_NONE = 0,
+	/** The client truncated the file: it is shorter than the access. */
+	SHMGUARD_FAULT_TRUNCATED,
+	/** SIGBUS on a file that is long enough: an I/O error. */
+	SHMGUARD_FAULT_IO_ERROR,
+};
+
+/** Name of a fault kind ("none", "truncated", "I/O error"). */
+SHMGUARD_EXPORT const char *
+shmguard_fault_kind_to_str(enum shmguard_fault_kind kind);
+
+/** What an access found. */
+struct shmguard_fault_report {
+	/** SHMGUARD_FAULT_NONE when nothing went wrong. */
+	enum shmguard_fault_kind kind;
+	/** Pool offset of the first fault seen on the generation. */
+	uint64_t offset;
+	/** File size (fstat) when the fault was classified. */
+	uint64_t file_size;
+};
+
+/**
+ * The fault recorded on the pool's current generation, if any, classified
+ * now. Returns true and fills @p report (if not NULL) if it faulted.
+ */
+SHMGUARD_EXPORT bool
+shmguard_pool_get_fault(struct shmguard_pool *pool, struct shmguard_fault_report *report);
+
+/* ------------------------------------------------------------------ */
+/* Access windows: for foreign code                                    */
+/* ------------------------------------------------------------------ */
+
+/** An open access window (lives on the opening thread's window stack). */
+struct shmguard_access;
+
+/**
+ * Open an access window over [@p offset, @p offset + @p length) of @p pool
+ * for @p mode, and store a pointer to its first byte in @p data. Any code
+ * (pixman, a GL upload) may then touch those bytes until
+ * shmguard_access_end(): if the client truncates the file meanwhile, the
+ * faulting range reads as zeros and the fault is reported at the end.
+ * A WRITE window maps the pool writable on first use.
+ *
+ * Windows nest on any pools, up to 32 per thread; they must be closed on
+ * the thread that opened them. No system call and no lock on this path
+ * once the pool's mapping exists. Async-signal-safe: no.
+ *
+ * Returns 0, -ERANGE (outside the pool), -EACCES (write on a read-only fd),
+ * -EPERM (write on a write-sealed memfd), -EMFILE (too many nested
+ * windows), -ENOMEM.
+ */
+SHMGUARD_EXPORT int
+shmguard_access_begin(struct shmguard_pool *pool, uint64_t offset, uint64_t length,
+	enum shmguard_access_mode mode, struct shmguard_access **access, void **data);
+
+/**
+ * Close @p access. Returns true if the generation faulted (in this window
+ * or earlier) and fills @p report (if not NULL); false otherwise. The
+ * pointer from shmguard_access_begin() is invalid afterwards.
+ */
+SHMGUARD_EXPORT bool
+shmguard_access_end(struct shmguard_access *access, struct shmguard_fault_report *report);
+
+/* ------------------------------------------------------------------ */
+/* Guarded copies: the library's own                                   */
+/* ------------------------------------------------------------------ */
+
+/**
+ * Copy @p length bytes at @p offset of @p pool into @p dst. At the first
+ * fault the copy stops and returns -EFAULT with @p report (if not NULL)
+ * filled; @p dst then holds no promise. Returns 0, -EFAULT, -ERANGE or
+ * -ENOMEM. No system call on success.
+ */
+SHMGUARD_EXPORT int
+shmguard_pool_read(struct shmguard_pool *pool, uint64_t offset, void *dst, size_t length,
+	struct shmguard_fault_report *report);
+
+/**
+ * Copy @p length bytes from @p src into @p pool at @p offset (write-back,
+ * e.g. a screen capture). Returns 0, -EFAULT (a fault: the client's bytes
+ * are undefined), -ERANGE, -EACCES (read-only fd), -EPERM (write-sealed),
+ * -ENOMEM.
+ */
+SHMGUARD_EXPORT int
+shmguard_pool_write(struct shmguard_pool *pool, uint64_t offset, const void *src, size_t length,
+	struct shmguard_fault_report *report);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SHMGUARD_SHMGUARD_H */

@@ -1,0 +1,182 @@
+/*
+ * Access windows and guarded copies: the fast path. No system call and no
+ * lock here once a pool's mappings exist; a window costs a few plain
+ * stores to the thread's own window stack.
+ */
+#include "config.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <sys/stat.h>
+
+#include "shmguard/shmguard.h"
+
+#include "guard.h"
+#include "mapping.h"
+#include "pool.h"
+
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+/* Publish a window on @p pool's current generation. The slot is written
+ * before the generation is confirmed current, so a resize either sees the
+ * slot in its reclaim scan or we see its new generation and retry. */
+static struct generation *
+window_publish(struct shmguard_pool *pool, struct guard_window *window)
+{
+	window->epoch = atomic_load_explicit(&guard_retire_epoch, memory_order_acquire);
+	for (;;) {
+		struct generation *generation =
+			atomic_load_explicit(&pool->current, memory_order_acquire);
+		assert(generation != NULL && "access on a released pool");
+		atomic_store_explicit(&window->region, &generation->region, memory_order_relaxed);
+		guard_publish();
+		if (likely(atomic_load_explicit(&pool->current, memory_order_acquire) ==
+			    generation)) {
+			return generation;
+		}
+		/* Lost a race with a resize: the generation we pointed at for
+		 * a moment may be waiting for exactly this slot. */
+		atomic_store_explicit(&window->region, NULL, memory_order_release);
+		generation_reclaim();
+		window->epoch = atomic_load_explicit(&guard_retire_epoch, memory_order_acquire);
+	}
+}
+
+SHMGUARD_EXPORT int
+shmguard_access_begin(struct shmguard_pool *pool, uint64_t offset, uint64_t length,
+	enum shmguard_access_mode mode, struct shmguard_access **access, void **data)
+{
+	struct guard_thread *thread = guard_thread();
+	if (unlikely(thread == NULL)) {
+		return -ENOMEM;
+	}
+	unsigned depth = thread->depth;
+	if (unlikely(depth >= GUARD_MAX_WINDOWS)) {
+		return -EMFILE;
+	}
+	struct guard_window *window = &thread->windows[depth];
+	struct generation *generation = window_publish(pool, window);
+
+	int ret = 0;
+	uint8_t *base = (uint8_t *)generation->region.read_start;
+	if (unlikely(offset > generation->size || length > generation->size - offset)) {
+		ret = -ERANGE;
+	} else if (mode == SHMGUARD_ACCESS_WRITE) {
+		ret = generation_map_write(generation, &base);
+	}
+	if (unlikely(ret != 0)) {
+		atomic_store_explicit(&window->region, NULL, memory_order_release);
+		if (atomic_load_explicit(&guard_retire_epoch, memory_order_relaxed) !=
+			window->epoch) {
+			generation_reclaim();
+		}
+		return ret;
+	}
+
+	window->jump = NULL;
+	window->fault = 0;
+	window->span_end = offset + length;
+	window->mode = (uint8_t)mode;
+	atomic_signal_fence(memory_order_seq_cst);
+	thread->depth = depth + 1;
+
+	*access = (struct shmguard_access *)window;
+	*data = base + offset;
+	return 0;
+}
+
+/* A MAP_NOSIGBUS read never raises a signal: ask the file whether it is
+ * still long enough (one fstat per window, on that strategy only). */
+static void
+nosigbus_check(struct generation *generation, struct guard_window *window)
+{
+	struct stat st;
+	if (fstat(generation->region.fd, &st) != 0 || (uint64_t)st.st_size >= window->span_end) {
+		return;
+	}
+	uint64_t file_size = (uint64_t)st.st_size;
+	window->fault = GUARD_FAULT_PACK(file_size, SHMGUARD_FAULT_TRUNCATED);
+	window->fault_file_size = file_size;
+	uint64_t expected = 0;
+	if (atomic_compare_exchange_strong(&generation->region.first_fault, &expected,
+		    window->fault)) {
+		atomic_store(&generation->region.fault_file_size, file_size);
+	}
+}
+
+SHMGUARD_EXPORT bool
+shmguard_access_end(struct shmguard_access *access, struct shmguard_fault_report *report)
+{
+	struct guard_window *window = (struct guard_window *)access;
+	struct guard_thread *thread = guard_current_thread;
+	assert(thread != NULL && window >= thread->windows &&
+		window < thread->windows + thread->depth &&
+		"access window ended on a thread that did not begin it");
+	struct guard_region *region = atomic_load_explicit(&window->region, memory_order_relaxed);
+	assert(region != NULL && "access window ended twice");
+	struct generation *generation = generation_from_region(region);
+
+	if (unlikely(generation->read_strategy == SHMGUARD_STRATEGY_NOSIGBUS) &&
+		window->mode == SHMGUARD_ACCESS_READ) {
+		nosigbus_check(generation, window);
+	}
+	uint64_t packed = window->fault;
+	uint64_t file_size = window->fault_file_size;
+	if (likely(packed == 0)) {
+		packed = atomic_load_explicit(&region->first_fault, memory_order_relaxed);
+		if (unlikely(packed != 0)) {
+			file_size = atomic_load(&region->fault_file_size);
+		}
+	}
+	unsigned epoch = window->epoch;
+
+	guard_window_close(thread, window);
+	/* A generation retired while this window was open may be waiting
+	 * for it; the epoch is read after the slot was cleared. */
+	if (unlikely(atomic_load_explicit(&guard_retire_epoch, memory_order_relaxed) != epoch)) {
+		generation_reclaim();
+	}
+
+	if (report != NULL) {
+		fault_report_fill(report, packed, packed != 0 ? file_size : 0);
+	}
+	return packed != 0;
+}
+
+/* The library's own copy, under sigsetjmp: into the pool for WRITE (from
+ * @p src), out of it for READ (into @p dst). */
+static int
+guarded_copy(struct shmguard_pool *pool, uint64_t offset, size_t length,
+	enum shmguard_access_mode mode, void *dst, const void *src,
+	struct shmguard_fault_report *report)
+{
+	struct shmguard_access *access;
+	void *data;
+	int ret = shmguard_access_begin(pool, offset, length, mode, &access, &data);
+	if (ret != 0) {
+		return ret;
+	}
+	struct guard_window *window = (struct guard_window *)access;
+	if (mode == SHMGUARD_ACCESS_WRITE) {
+		ret = guard_copy(window, data, src, length);
+	} else {
+		ret = guard_copy(window, dst, data, length);
+	}
+	bool faulted = shmguard_access_end(access, report);
+	return faulted ? -EFAULT : ret;
+}
+
+SHMGUARD_EXPORT int
+shmguard_pool_read(struct shmguard_pool *pool, uint64_t offset, void *dst, size_t length,
+	struct shmguard_fault_report *report)
+{
+	return guarded_copy(pool, offset, length, SHMGUARD_ACCESS_READ, dst, NULL, report);
+}
+
+SHMGUARD_EXPORT int
+shmguard_pool_write(struct shmguard_pool *pool, uint64_t offset, const void *src, size_t length,
+	struct shmguard_fault_report *report)
+{
+	return guarded_copy(pool, offset, length, SHMGUARD_ACCESS_WRITE, NULL, src, report);
+}

@@ -1,0 +1,166 @@
+/* Budgets: a shared account per client, and a process-wide mapping bound
+ * that keeps the guard's zero-page remaps clear of vm.max_map_count. */
+#include "config.h"
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "shmguard/shmguard.h"
+
+#include "budget.h"
+
+#define DEFAULT_MAX_POOLS 1024u
+#define DEFAULT_MAX_MAPPED_BYTES (UINT64_C(4) << 30)
+#define DEFAULT_MAX_GENERATIONS 16u
+#define FALLBACK_MAX_MAP_COUNT 65530u
+
+static _Atomic uint32_t max_mappings;
+static _Atomic uint32_t mappings_in_use;
+
+static uint32_t
+default_max_mappings(void)
+{
+	unsigned long count = FALLBACK_MAX_MAP_COUNT;
+	FILE *f = fopen("/proc/sys/vm/max_map_count", "re");
+	if (f != NULL) {
+		if (fscanf(f, "%lu", &count) != 1 || count < 64) {
+			count = FALLBACK_MAX_MAP_COUNT;
+		}
+		fclose(f);
+	}
+	/* Half for us, half for the rest of the process and for the splits
+	 * a remap of zero pages makes. */
+	return (uint32_t)(count / 2 > UINT32_MAX ? UINT32_MAX : count / 2);
+}
+
+static uint32_t
+current_max_mappings(void)
+{
+	uint32_t max = atomic_load(&max_mappings);
+	if (max == 0) {
+		uint32_t fresh = default_max_mappings();
+		atomic_compare_exchange_strong(&max_mappings, &max, fresh);
+		max = atomic_load(&max_mappings);
+	}
+	return max;
+}
+
+SHMGUARD_EXPORT void
+shmguard_set_max_mappings(uint32_t max)
+{
+	atomic_store(&max_mappings, max == 0 ? default_max_mappings() : max);
+}
+
+uint32_t
+budget_mappings_in_use(void)
+{
+	return atomic_load(&mappings_in_use);
+}
+
+SHMGUARD_EXPORT struct shmguard_budget *
+shmguard_budget_create(const struct shmguard_budget_limits *limits)
+{
+	struct shmguard_budget *budget = calloc(1, sizeof(*budget));
+	if (budget == NULL) {
+		return NULL;
+	}
+	atomic_init(&budget->refs, 1);
+	if (limits != NULL) {
+		budget->limits = *limits;
+	}
+	if (budget->limits.max_pools == 0) {
+		budget->limits.max_pools = DEFAULT_MAX_POOLS;
+	}
+	if (budget->limits.max_mapped_bytes == 0) {
+		budget->limits.max_mapped_bytes = DEFAULT_MAX_MAPPED_BYTES;
+	}
+	if (budget->limits.max_generations_per_pool == 0) {
+		budget->limits.max_generations_per_pool = DEFAULT_MAX_GENERATIONS;
+	}
+	return budget;
+}
+
+SHMGUARD_EXPORT struct shmguard_budget *
+shmguard_budget_ref(struct shmguard_budget *budget)
+{
+	atomic_fetch_add(&budget->refs, 1);
+	return budget;
+}
+
+SHMGUARD_EXPORT void
+shmguard_budget_unref(struct shmguard_budget *budget)
+{
+	if (budget != NULL && atomic_fetch_sub(&budget->refs, 1) == 1) {
+		free(budget);
+	}
+}
+
+SHMGUARD_EXPORT uint32_t
+shmguard_budget_get_pools(const struct shmguard_budget *budget)
+{
+	return atomic_load(&budget->pools);
+}
+
+SHMGUARD_EXPORT uint64_t
+shmguard_budget_get_mapped_bytes(const struct shmguard_budget *budget)
+{
+	return atomic_load(&budget->mapped_bytes);
+}
+
+enum shmguard_pool_error
+budget_charge_pool(struct shmguard_budget *budget)
+{
+	if (budget == NULL) {
+		return SHMGUARD_POOL_OK;
+	}
+	uint32_t pools = atomic_fetch_add(&budget->pools, 1);
+	if (pools >= budget->limits.max_pools) {
+		atomic_fetch_sub(&budget->pools, 1);
+		return SHMGUARD_POOL_ERROR_OVER_BUDGET;
+	}
+	return SHMGUARD_POOL_OK;
+}
+
+void
+budget_release_pool(struct shmguard_budget *budget)
+{
+	if (budget != NULL) {
+		atomic_fetch_sub(&budget->pools, 1);
+	}
+}
+
+enum shmguard_pool_error
+budget_charge_mapping(struct shmguard_budget *budget, uint64_t bytes)
+{
+	uint32_t in_use = atomic_fetch_add(&mappings_in_use, 1);
+	if (in_use >= current_max_mappings()) {
+		atomic_fetch_sub(&mappings_in_use, 1);
+		return SHMGUARD_POOL_ERROR_TOO_MANY_MAPPINGS;
+	}
+	if (budget == NULL) {
+		return SHMGUARD_POOL_OK;
+	}
+	uint64_t mapped = atomic_fetch_add(&budget->mapped_bytes, bytes);
+	if (mapped + bytes < mapped || mapped + bytes > budget->limits.max_mapped_bytes) {
+		atomic_fetch_sub(&budget->mapped_bytes, bytes);
+		atomic_fetch_sub(&mappings_in_use, 1);
+		return SHMGUARD_POOL_ERROR_OVER_BUDGET;
+	}
+	return SHMGUARD_POOL_OK;
+}
+
+void
+budget_release_mapping(struct shmguard_budget *budget, uint64_t bytes)
+{
+	atomic_fetch_sub(&mappings_in_use, 1);
+	if (budget != NULL) {
+		atomic_fetch_sub(&budget->mapped_bytes, bytes);
+	}
+}
+
+uint32_t
+budget_max_generations(const struct shmguard_budget *budget)
+{
+	return budget != NULL ? budget->limits.max_generations_per_pool : DEFAULT_MAX_GENERATIONS;
+}

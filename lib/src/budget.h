@@ -1,0 +1,40 @@
+/* Budgets: bounded mappings per group of pools and per process. */
+#ifndef SHMGUARD_BUDGET_H
+#define SHMGUARD_BUDGET_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "shmguard/shmguard.h"
+
+struct shmguard_budget {
+	_Atomic unsigned refs;
+	struct shmguard_budget_limits limits;
+	_Atomic uint32_t pools;
+	_Atomic uint64_t mapped_bytes;
+};
+
+/* Charge one pool to @p budget (may be NULL). */
+enum shmguard_pool_error
+budget_charge_pool(struct shmguard_budget *budget);
+
+void
+budget_release_pool(struct shmguard_budget *budget);
+
+/* Charge one mapping of @p bytes to @p budget (may be NULL) and to the
+ * process-wide mapping bound. */
+enum shmguard_pool_error
+budget_charge_mapping(struct shmguard_budget *budget, uint64_t bytes);
+
+void
+budget_release_mapping(struct shmguard_budget *budget, uint64_t bytes);
+
+/* Generations a pool may keep alive at once. */
+uint32_t
+budget_max_generations(const struct shmguard_budget *budget);
+
+/* Mappings the library holds now, process-wide. */
+uint32_t
+budget_mappings_in_use(void);
+
+#endif

@@ -1,0 +1,30 @@
+/* What a client's file descriptor is: type, access mode, seals, size. */
+#ifndef SHMGUARD_FILE_FACTS_H
+#define SHMGUARD_FILE_FACTS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "shmguard/shmguard.h"
+
+struct file_facts {
+	bool writable;    /* opened O_RDWR */
+	unsigned seals;   /* F_GET_SEALS, 0 for files that cannot be sealed */
+	uint64_t size;    /* st_size */
+};
+
+/* Inspect @p fd (borrowed). SHMGUARD_POOL_OK for a readable regular file,
+ * else the specific reason it cannot back a pool. */
+enum shmguard_pool_error
+file_facts_read(int fd, struct file_facts *facts);
+
+/* Why @p facts forbid writing, or SHMGUARD_POOL_OK. */
+enum shmguard_pool_error
+file_facts_write_refusal(const struct file_facts *facts);
+
+/* Whether a mapping of @p size bytes can never fault: the file can never
+ * shrink (F_SEAL_SHRINK) and covers the whole mapping now. */
+bool
+file_facts_sealed_cover(const struct file_facts *facts, uint64_t size);
+
+#endif

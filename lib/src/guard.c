@@ -1,0 +1,320 @@
+/*
+ * The SIGBUS handler and the per-thread window stacks it consults.
+ *
+ * Signal-handler rules kept here: the handler reads only its own thread's
+ * window stack (initial-exec TLS) and the regions those windows point to;
+ * it never allocates, locks or logs. It calls mmap(), fstat(), sigaction()
+ * and raise(): fstat, sigaction and raise are async-signal-safe by POSIX;
+ * mmap is not on POSIX's list but is a plain system call on Linux.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <linux/membarrier.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "shmguard/shmguard.h"
+
+#include "guard.h"
+
+__thread struct guard_thread *guard_current_thread __attribute__((tls_model("initial-exec")));
+bool guard_publish_needs_fence = true;
+_Atomic unsigned guard_retire_epoch;
+
+static struct sigaction previous_action;
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+static int init_error;
+static _Atomic uint64_t handler_entries;
+static long page_size;
+
+/* Registry of thread window stacks, for reclaim scans. */
+static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct guard_thread *registry;
+static unsigned registry_count;
+static pthread_key_t thread_key;
+
+static bool
+region_contains(const struct guard_region *region, uintptr_t address, uintptr_t *start,
+	int *prot)
+{
+	uintptr_t read_start = region->read_start;
+	if (address >= read_start && address - read_start < region->length) {
+		*start = read_start;
+		*prot = PROT_READ;
+		return true;
+	}
+	uintptr_t write_start = atomic_load_explicit(&region->write_start, memory_order_acquire);
+	if (write_start != 0 && address >= write_start && address - write_start < region->length) {
+		*start = write_start;
+		*prot = PROT_READ | PROT_WRITE;
+		return true;
+	}
+	return false;
+}
+
+static void
+record_fault(struct guard_window *window, struct guard_region *region, uint64_t offset)
+{
+	struct stat st;
+	uint64_t file_size = 0;
+	int kind = SHMGUARD_FAULT_IO_ERROR;
+	if (fstat(region->fd, &st) == 0) {
+		file_size = (uint64_t)st.st_size;
+		if (file_size <= offset) {
+			kind = SHMGUARD_FAULT_TRUNCATED;
+		}
+	}
+	if (window->fault == 0) {
+		window->fault = GUARD_FAULT_PACK(offset, kind);
+		window->fault_file_size = file_size;
+	}
+	uint64_t expected = 0;
+	if (atomic_compare_exchange_strong(&region->first_fault, &expected,
+		    GUARD_FAULT_PACK(offset, kind))) {
+		atomic_store(&region->fault_file_size, file_size);
+	}
+}
+
+static void
+pass_to_previous(int signo, siginfo_t *info, void *context)
+{
+	if (previous_action.sa_flags & SA_SIGINFO) {
+		if (previous_action.sa_sigaction != NULL) {
+			previous_action.sa_sigaction(signo, info, context);
+			return;
+		}
+	} else if (previous_action.sa_handler != SIG_DFL && previous_action.sa_handler != SIG_IGN) {
+		previous_action.sa_handler(signo);
+		return;
+	}
+	/* SIG_DFL or SIG_IGN before us: die of SIGBUS with a core dump, as
+	 * if we had never been installed. The signal is blocked while we run,
+	 * so the re-raised one is delivered as soon as we return. */
+	struct sigaction dfl;
+	memset(&dfl, 0, sizeof(dfl));
+	dfl.sa_handler = SIG_DFL;
+	sigemptyset(&dfl.sa_mask);
+	sigaction(SIGBUS, &dfl, NULL);
+	raise(SIGBUS);
+}
+
+static void
+handle_sigbus(int signo, siginfo_t *info, void *context)
+{
+	int saved_errno = errno;
+	atomic_fetch_add_explicit(&handler_entries, 1, memory_order_relaxed);
+
+	struct guard_thread *thread = guard_current_thread;
+	uintptr_t address = (uintptr_t)info->si_addr;
+	if (thread == NULL || info->si_code <= 0) {
+		goto not_ours;
+	}
+
+	for (unsigned i = thread->depth; i-- > 0;) {
+		struct guard_window *window = &thread->windows[i];
+		struct guard_region *region =
+			atomic_load_explicit(&window->region, memory_order_relaxed);
+		uintptr_t start;
+		int prot;
+		if (region == NULL || !region_contains(region, address, &start, &prot)) {
+			continue;
+		}
+		record_fault(window, region, address - start);
+		if (window->jump != NULL) {
+			errno = saved_errno;
+			siglongjmp(*window->jump, 1);
+		}
+		/* Foreign code: put zero pages over the rest of the mapping,
+		 * in place (MAP_FIXED replaces atomically, leaving no hole
+		 * another thread could map into), and let the access retry. */
+		uintptr_t page = address & ~((uintptr_t)page_size - 1);
+		size_t length = (size_t)(start + region->length - page);
+		void *zeros = mmap((void *)page, length, prot,
+			MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (zeros == MAP_FAILED) {
+			goto not_ours;
+		}
+		atomic_fetch_add_explicit(&region->remaps, 1, memory_order_relaxed);
+		errno = saved_errno;
+		return;
+	}
+
+not_ours:
+	errno = saved_errno;
+	pass_to_previous(signo, info, context);
+}
+
+static void
+thread_unregister(void *arg)
+{
+	struct guard_thread *thread = arg;
+	pthread_mutex_lock(&registry_lock);
+	for (struct guard_thread **link = &registry; *link != NULL; link = &(*link)->next) {
+		if (*link == thread) {
+			*link = thread->next;
+			registry_count--;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&registry_lock);
+	guard_current_thread = NULL;
+	free(thread);
+}
+
+static void
+init_once_fn(void)
+{
+	page_size = sysconf(_SC_PAGESIZE);
+	if (pthread_key_create(&thread_key, thread_unregister) != 0) {
+		init_error = -EAGAIN;
+		return;
+	}
+
+	/* With membarrier the reclaimer issues the barrier for everyone, so
+	 * readers publish their windows with a compiler fence only. */
+	if (syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0) {
+		guard_publish_needs_fence = false;
+	}
+
+	struct sigaction action;
+	memset(&action, 0, sizeof(action));
+	action.sa_sigaction = handle_sigbus;
+	action.sa_flags = SA_SIGINFO | SA_ONSTACK;
+	sigemptyset(&action.sa_mask);
+	if (sigaction(SIGBUS, &action, &previous_action) != 0) {
+		init_error = -errno;
+	}
+}
+
+int
+guard_init(void)
+{
+	pthread_once(&init_once, init_once_fn);
+	return init_error;
+}
+
+struct guard_thread *
+guard_thread_register(void)
+{
+	if (guard_init() != 0) {
+		return NULL;
+	}
+	struct guard_thread *thread = calloc(1, sizeof(*thread));
+	if (thread == NULL) {
+		return NULL;
+	}
+	pthread_mutex_lock(&registry_lock);
+	thread->next = registry;
+	registry = thread;
+	registry_count++;
+	pthread_mutex_unlock(&registry_lock);
+	pthread_setspecific(thread_key, thread);
+	guard_current_thread = thread;
+	return thread;
+}
+
+int
+guard_copy(struct guard_window *window, void *dst, const void *src, size_t length)
+{
+	sigjmp_buf env;
+	/* savemask 0: saving the mask costs a system call per copy. The
+	 * recovery path unblocks SIGBUS itself instead. */
+	if (sigsetjmp(env, 0) != 0) {
+		sigset_t set;
+		sigemptyset(&set);
+		sigaddset(&set, SIGBUS);
+		pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+		window->jump = NULL;
+		return -EFAULT;
+	}
+	window->jump = &env;
+	atomic_signal_fence(memory_order_seq_cst);
+	memcpy(dst, src, length);
+	atomic_signal_fence(memory_order_seq_cst);
+	window->jump = NULL;
+	return 0;
+}
+
+int
+guard_probe_read(const volatile uint8_t *address, uint64_t length)
+{
+	struct guard_thread *thread = guard_thread();
+	if (thread == NULL) {
+		return -ENOMEM;
+	}
+	if (thread->depth >= GUARD_MAX_WINDOWS) {
+		return -EMFILE;
+	}
+	struct guard_region region = {
+		.read_start = (uintptr_t)address,
+		.length = length,
+		.fd = -1,
+	};
+	struct guard_window *window = &thread->windows[thread->depth];
+	window->fault = 0;
+	atomic_store_explicit(&window->region, &region, memory_order_relaxed);
+	atomic_signal_fence(memory_order_seq_cst);
+	thread->depth++;
+	uint8_t byte;
+	int ret = guard_copy(window, &byte, (const void *)address, 1);
+	guard_window_close(thread, window);
+	return ret;
+}
+
+static bool
+slot_refers_to(const struct guard_thread *thread, const struct guard_region *region)
+{
+	for (unsigned i = 0; i < GUARD_MAX_WINDOWS; i++) {
+		if (atomic_load_explicit(&thread->windows[i].region, memory_order_acquire) ==
+			region) {
+			return true;
+		}
+	}
+	return false;
+}
+
+void
+guard_scan_begin(void)
+{
+	pthread_mutex_lock(&registry_lock);
+	bool only_self = registry_count == 0 ||
+		(registry_count == 1 && registry == guard_current_thread);
+	if (!only_self && !guard_publish_needs_fence) {
+		/* Every other running thread passes a full barrier: a window
+		 * it published before is visible to the scan, and one it
+		 * publishes after sees the pool's new generation and retries. */
+		syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0);
+	} else {
+		atomic_thread_fence(memory_order_seq_cst);
+	}
+}
+
+bool
+guard_region_referenced(const struct guard_region *region)
+{
+	for (const struct guard_thread *t = registry; t != NULL; t = t->next) {
+		if (slot_refers_to(t, region)) {
+			return true;
+		}
+	}
+	return false;
+}
+
+void
+guard_scan_end(void)
+{
+	pthread_mutex_unlock(&registry_lock);
+}
+
+uint64_t
+guard_handler_entries(void)
+{
+	return atomic_load(&handler_entries);
+}

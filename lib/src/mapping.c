@@ -1,0 +1,196 @@
+/* Mapping generations: creation, lazy write mappings, retirement. */
+#include "config.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "shmguard/shmguard.h"
+
+#include "budget.h"
+#include "log.h"
+#include "mapping.h"
+#include "strategy.h"
+
+static pthread_mutex_t retired_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t write_map_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct generation *retired_list;
+static unsigned retired_count;
+
+static void *
+map_read(int fd, uint64_t size, enum shmguard_strategy strategy)
+{
+	if (strategy == SHMGUARD_STRATEGY_NOSIGBUS) {
+		return mmap(NULL, size, PROT_READ, MAP_PRIVATE | SHMGUARD_MAP_NOSIGBUS, fd, 0);
+	}
+	return mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
+}
+
+struct generation *
+generation_create(int fd, uint64_t size, const struct file_facts *facts,
+	struct shmguard_budget *budget, enum shmguard_pool_error *error)
+{
+	if (size == 0 || size > (uint64_t)PTRDIFF_MAX) {
+		*error = SHMGUARD_POOL_ERROR_BAD_SIZE;
+		return NULL;
+	}
+	if (facts->size < size) {
+		*error = SHMGUARD_POOL_ERROR_FILE_TOO_SHORT;
+		return NULL;
+	}
+	if (guard_init() != 0) {
+		*error = SHMGUARD_POOL_ERROR_NO_MEMORY;
+		return NULL;
+	}
+	struct generation *generation = calloc(1, sizeof(*generation));
+	if (generation == NULL) {
+		*error = SHMGUARD_POOL_ERROR_NO_MEMORY;
+		return NULL;
+	}
+	*error = budget_charge_mapping(budget, size);
+	if (*error != SHMGUARD_POOL_OK) {
+		goto err_free;
+	}
+
+	generation->read_strategy = strategy_for_read(facts, size, NULL);
+	void *base = map_read(fd, size, generation->read_strategy);
+	if (base == MAP_FAILED && generation->read_strategy == SHMGUARD_STRATEGY_NOSIGBUS) {
+		/* The probe said yes but this file says no: guard it. */
+		generation->read_strategy = SHMGUARD_STRATEGY_GUARD;
+		base = map_read(fd, size, generation->read_strategy);
+	}
+	if (base == MAP_FAILED) {
+		log_client_message(SHMGUARD_LOG_DEBUG, "mmap of %llu bytes failed: %s",
+			(unsigned long long)size, strerror(errno));
+		*error = errno == ENOMEM ? SHMGUARD_POOL_ERROR_NO_MEMORY
+					 : SHMGUARD_POOL_ERROR_UNMAPPABLE;
+		goto err_release;
+	}
+
+	generation->region.read_start = (uintptr_t)base;
+	generation->region.length = size;
+	generation->region.fd = fd;
+	generation->size = size;
+	generation->budget = budget;
+	generation->write_refusal = file_facts_write_refusal(facts);
+	generation->write_strategy = strategy_for_write(facts, size, NULL);
+	return generation;
+
+err_release:
+	budget_release_mapping(budget, size);
+err_free:
+	free(generation);
+	return NULL;
+}
+
+int
+generation_map_write(struct generation *generation, uint8_t **base)
+{
+	uintptr_t start = atomic_load_explicit(&generation->region.write_start,
+		memory_order_acquire);
+	if (start != 0) {
+		*base = (uint8_t *)start;
+		return 0;
+	}
+	if (generation->write_refusal == SHMGUARD_POOL_ERROR_READ_ONLY_FD) {
+		return -EACCES;
+	}
+	if (generation->write_refusal != SHMGUARD_POOL_OK) {
+		return -EPERM;
+	}
+
+	int ret = 0;
+	pthread_mutex_lock(&write_map_lock);
+	start = atomic_load_explicit(&generation->region.write_start, memory_order_relaxed);
+	if (start != 0) {
+		goto out;
+	}
+	if (budget_charge_mapping(generation->budget, generation->size) != SHMGUARD_POOL_OK) {
+		ret = -ENOSPC;
+		goto out;
+	}
+	void *mapped = mmap(NULL, generation->size, PROT_READ | PROT_WRITE, MAP_SHARED,
+		generation->region.fd, 0);
+	if (mapped == MAP_FAILED) {
+		ret = errno == EPERM || errno == EACCES ? -EPERM : -ENOMEM;
+		budget_release_mapping(generation->budget, generation->size);
+		goto out;
+	}
+	start = (uintptr_t)mapped;
+	atomic_store_explicit(&generation->region.write_start, start, memory_order_release);
+out:
+	pthread_mutex_unlock(&write_map_lock);
+	*base = (uint8_t *)start;
+	return ret;
+}
+
+static void
+generation_unmap(struct generation *generation)
+{
+	munmap((void *)generation->region.read_start, generation->size);
+	budget_release_mapping(generation->budget, generation->size);
+	uintptr_t write_start = atomic_load(&generation->region.write_start);
+	if (write_start != 0) {
+		munmap((void *)write_start, generation->size);
+		budget_release_mapping(generation->budget, generation->size);
+	}
+	if (generation->on_unmapped != NULL) {
+		generation->on_unmapped(generation->owner);
+	}
+	free(generation);
+}
+
+void
+generation_retire(struct generation *generation)
+{
+	pthread_mutex_lock(&retired_lock);
+	generation->next_retired = retired_list;
+	retired_list = generation;
+	retired_count++;
+	pthread_mutex_unlock(&retired_lock);
+	/* Windows that close after this see a new epoch and reclaim. */
+	atomic_fetch_add(&guard_retire_epoch, 1);
+	generation_reclaim();
+}
+
+void
+generation_reclaim(void)
+{
+	struct generation *unmap = NULL;
+
+	pthread_mutex_lock(&retired_lock);
+	if (retired_list != NULL) {
+		guard_scan_begin();
+		struct generation **link = &retired_list;
+		while (*link != NULL) {
+			struct generation *generation = *link;
+			if (guard_region_referenced(&generation->region)) {
+				link = &generation->next_retired;
+				continue;
+			}
+			*link = generation->next_retired;
+			retired_count--;
+			generation->next_retired = unmap;
+			unmap = generation;
+		}
+		guard_scan_end();
+	}
+	pthread_mutex_unlock(&retired_lock);
+
+	while (unmap != NULL) {
+		struct generation *next = unmap->next_retired;
+		generation_unmap(unmap);
+		unmap = next;
+	}
+}
+
+unsigned
+generation_retired_count(void)
+{
+	pthread_mutex_lock(&retired_lock);
+	unsigned count = retired_count;
+	pthread_mutex_unlock(&retired_lock);
+	return count;
+}

@@ -1,0 +1,62 @@
+/*
+ * Mapping generations: one mmap of (fd, size) read-only, plus a lazily made
+ * writable mapping of the same range. A generation lives until it is
+ * retired (replaced by a resize, or its pool released) and no window of
+ * any thread refers to it any more; then it is unmapped.
+ */
+#ifndef SHMGUARD_MAPPING_H
+#define SHMGUARD_MAPPING_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "shmguard/shmguard.h"
+
+#include "file_facts.h"
+#include "guard.h"
+
+/* Value of the never-merged MAP_NOSIGBUS flag in its last posted patch. */
+#define SHMGUARD_MAP_NOSIGBUS 0x200000
+
+struct generation {
+	struct guard_region region; /* first member: windows point here */
+	uint64_t size;
+	enum shmguard_strategy read_strategy;
+	enum shmguard_strategy write_strategy;
+	enum shmguard_pool_error write_refusal; /* OK if writable */
+	struct shmguard_budget *budget;         /* borrowed from the owner */
+	/* Called once the generation is unmapped (the owner's reference). */
+	void (*on_unmapped)(void *owner);
+	void *owner;
+	struct generation *next_retired;
+};
+
+static inline struct generation *
+generation_from_region(struct guard_region *region)
+{
+	return (struct generation *)region;
+}
+
+/* Map @p size bytes of @p fd (borrowed; must outlive the generation) for
+ * reading. NULL with @p error set on failure. */
+struct generation *
+generation_create(int fd, uint64_t size, const struct file_facts *facts,
+	struct shmguard_budget *budget, enum shmguard_pool_error *error);
+
+/* The writable mapping's address, made on first use. Thread-safe. */
+int
+generation_map_write(struct generation *generation, uint8_t **base);
+
+/* Retire: unmapped as soon as no window refers to it (maybe now). */
+void
+generation_retire(struct generation *generation);
+
+/* Unmap every retired generation that no window refers to any more. */
+void
+generation_reclaim(void);
+
+/* Retired generations still waiting for a window to close. */
+unsigned
+generation_retired_count(void);
+
+#endif

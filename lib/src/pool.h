@@ -1,0 +1,31 @@
+/* Pools: a client's file (our own dup of its fd) plus its current
+ * mapping generation. */
+#ifndef SHMGUARD_POOL_H
+#define SHMGUARD_POOL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "shmguard/shmguard.h"
+
+#include "mapping.h"
+
+struct shmguard_pool {
+	/* References held by users of the API. */
+	_Atomic unsigned users;
+	/* One while users > 0, plus one per generation not yet unmapped;
+	 * the pool's memory and fd go with the last. */
+	_Atomic unsigned refs;
+	_Atomic unsigned generations;
+	int fd;
+	struct shmguard_budget *budget;
+	/* Serialises resize and revalidate; readers never take it. */
+	pthread_mutex_t lock;
+	_Atomic(struct generation *) current;
+};
+
+/* Fill @p report from a packed fault record. */
+void
+fault_report_fill(struct shmguard_fault_report *report, uint64_t packed, uint64_t file_size);
+
+#endif

@@ -1,0 +1,65 @@
+/* Strategy choice, per generation and direction (DESIGN.md's table). */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+
+#include "shmguard/shmguard.h"
+
+#include "strategy.h"
+
+enum shmguard_strategy
+strategy_for_read(const struct file_facts *facts, uint64_t size, const char **why)
+{
+	const char *reason;
+	enum shmguard_strategy strategy;
+	if (file_facts_sealed_cover(facts, size)) {
+		strategy = SHMGUARD_STRATEGY_SEALED;
+		reason = "F_SEAL_SHRINK is set and the file covers the pool: it can never fault";
+	} else if (shmguard_probe()[SHMGUARD_MECHANISM_MAP_NOSIGBUS].supported) {
+		strategy = SHMGUARD_STRATEGY_NOSIGBUS;
+		reason = "the kernel showed MAP_NOSIGBUS: a private read-only mapping reads zeros past EOF";
+	} else {
+		strategy = SHMGUARD_STRATEGY_GUARD;
+		reason = (facts->seals & F_SEAL_SHRINK)
+			? "sealed against shrinking but shorter than the pool: the SIGBUS guard catches it"
+			: "the file can shrink and the kernel lacks MAP_NOSIGBUS: the SIGBUS guard catches truncation";
+	}
+	if (why != NULL) {
+		*why = reason;
+	}
+	return strategy;
+}
+
+enum shmguard_strategy
+strategy_for_write(const struct file_facts *facts, uint64_t size, const char **why)
+{
+	if (file_facts_sealed_cover(facts, size)) {
+		if (why != NULL) {
+			*why = "F_SEAL_SHRINK is set and the file covers the pool: writes can never fault";
+		}
+		return SHMGUARD_STRATEGY_SEALED;
+	}
+	if (why != NULL) {
+		*why = "a shared writable mapping can fault and MAP_NOSIGBUS is private-only: the SIGBUS guard catches it";
+	}
+	return SHMGUARD_STRATEGY_GUARD;
+}
+
+SHMGUARD_EXPORT int
+shmguard_strategy_choose(int fd, uint64_t size, enum shmguard_access_mode mode, const char **why)
+{
+	struct file_facts facts;
+	enum shmguard_pool_error error = file_facts_read(fd, &facts);
+	if (error == SHMGUARD_POOL_OK && mode == SHMGUARD_ACCESS_WRITE) {
+		error = file_facts_write_refusal(&facts);
+	}
+	if (error != SHMGUARD_POOL_OK) {
+		if (why != NULL) {
+			*why = shmguard_pool_error_to_str(error);
+		}
+		return error == SHMGUARD_POOL_ERROR_BAD_FD ? -EBADF : -EINVAL;
+	}
+	return (int)(mode == SHMGUARD_ACCESS_WRITE ? strategy_for_write(&facts, size, why)
+						   : strategy_for_read(&facts, size, why));
+}
