@@ -43,16 +43,42 @@ window_publish(struct shmguard_pool *pool, struct guard_window *window)
 	}
 }
 
-SHMGUARD_EXPORT int
-shmguard_access_begin(struct shmguard_pool *pool, uint64_t offset, uint64_t length,
+/* Fill in an already published window and push it on the stack. */
+static inline void
+window_push(struct guard_thread *thread, struct guard_window *window, unsigned depth,
+	uint64_t offset, uint64_t length, enum shmguard_access_mode mode)
+{
+	window->jump = NULL;
+	window->fault = 0;
+	window->span_end = offset + length;
+	window->mode = (uint8_t)mode;
+	atomic_signal_fence(memory_order_seq_cst);
+	thread->depth = depth + 1;
+}
+
+/* Withdraw a window that was published but never pushed. */
+static void
+window_withdraw(struct guard_window *window)
+{
+	atomic_store_explicit(&window->region, NULL, memory_order_release);
+	guard_publish();
+	if (atomic_load_explicit(&guard_retire_epoch, memory_order_relaxed) != window->epoch) {
+		generation_reclaim();
+	}
+}
+
+/* Every case the fast path leaves out: first use on this thread, a write
+ * (maybe making the write mapping), a lost race with a resize, errors. */
+static __attribute__((noinline, cold)) int
+access_begin_slow(struct shmguard_pool *pool, uint64_t offset, uint64_t length,
 	enum shmguard_access_mode mode, struct shmguard_access **access, void **data)
 {
 	struct guard_thread *thread = guard_thread();
-	if (unlikely(thread == NULL)) {
+	if (thread == NULL) {
 		return -ENOMEM;
 	}
 	unsigned depth = thread->depth;
-	if (unlikely(depth >= GUARD_MAX_WINDOWS)) {
+	if (depth >= GUARD_MAX_WINDOWS) {
 		return -EMFILE;
 	}
 	struct guard_window *window = &thread->windows[depth];
@@ -60,29 +86,44 @@ shmguard_access_begin(struct shmguard_pool *pool, uint64_t offset, uint64_t leng
 
 	int ret = 0;
 	uint8_t *base = (uint8_t *)generation->region.read_start;
-	if (unlikely(offset > generation->size || length > generation->size - offset)) {
+	if (offset > generation->size || length > generation->size - offset) {
 		ret = -ERANGE;
 	} else if (mode == SHMGUARD_ACCESS_WRITE) {
 		ret = generation_map_write(generation, &base);
 	}
-	if (unlikely(ret != 0)) {
-		atomic_store_explicit(&window->region, NULL, memory_order_release);
-		if (atomic_load_explicit(&guard_retire_epoch, memory_order_relaxed) !=
-			window->epoch) {
-			generation_reclaim();
-		}
+	if (ret != 0) {
+		window_withdraw(window);
 		return ret;
 	}
-
-	window->jump = NULL;
-	window->fault = 0;
-	window->span_end = offset + length;
-	window->mode = (uint8_t)mode;
-	atomic_signal_fence(memory_order_seq_cst);
-	thread->depth = depth + 1;
-
+	window_push(thread, window, depth, offset, length, mode);
 	*access = (struct shmguard_access *)window;
 	*data = base + offset;
+	return 0;
+}
+
+SHMGUARD_EXPORT int
+shmguard_access_begin(struct shmguard_pool *pool, uint64_t offset, uint64_t length,
+	enum shmguard_access_mode mode, struct shmguard_access **access, void **data)
+{
+	struct guard_thread *thread = guard_current_thread;
+	if (unlikely(thread == NULL || mode != SHMGUARD_ACCESS_READ ||
+		    thread->depth >= GUARD_MAX_WINDOWS)) {
+		return access_begin_slow(pool, offset, length, mode, access, data);
+	}
+	unsigned depth = thread->depth;
+	struct guard_window *window = &thread->windows[depth];
+	window->epoch = atomic_load_explicit(&guard_retire_epoch, memory_order_acquire);
+	struct generation *generation = atomic_load_explicit(&pool->current, memory_order_acquire);
+	atomic_store_explicit(&window->region, &generation->region, memory_order_relaxed);
+	guard_publish();
+	if (unlikely(atomic_load_explicit(&pool->current, memory_order_acquire) != generation ||
+		    offset > generation->size || length > generation->size - offset)) {
+		window_withdraw(window);
+		return access_begin_slow(pool, offset, length, mode, access, data);
+	}
+	window_push(thread, window, depth, offset, length, mode);
+	*access = (struct shmguard_access *)window;
+	*data = (uint8_t *)generation->region.read_start + offset;
 	return 0;
 }
 
@@ -105,6 +146,41 @@ nosigbus_check(struct generation *generation, struct guard_window *window)
 	}
 }
 
+/* Close @p window and reclaim if a generation was retired meanwhile: one
+ * may be waiting for exactly this window. The epoch is read after the
+ * slot was cleared (see guard_scan_begin()). */
+static inline void
+window_pop(struct guard_thread *thread, struct guard_window *window)
+{
+	unsigned epoch = window->epoch;
+	guard_window_close(thread, window);
+	guard_publish();
+	if (unlikely(atomic_load_explicit(&guard_retire_epoch, memory_order_relaxed) != epoch)) {
+		generation_reclaim();
+	}
+}
+
+/* Ending a window that faulted, or on the nosigbus strategy. */
+static __attribute__((noinline, cold)) bool
+access_end_slow(struct guard_thread *thread, struct guard_window *window,
+	struct guard_region *region, struct shmguard_fault_report *report)
+{
+	struct generation *generation = generation_from_region(region);
+	if (generation->read_strategy == SHMGUARD_STRATEGY_NOSIGBUS &&
+		window->mode == SHMGUARD_ACCESS_READ) {
+		nosigbus_check(generation, window);
+	}
+	uint64_t packed = window->fault;
+	uint64_t file_size = window->fault_file_size;
+	if (packed == 0) {
+		packed = atomic_load(&region->first_fault);
+		file_size = atomic_load(&region->fault_file_size);
+	}
+	window_pop(thread, window);
+	fault_report_fill(report, packed, packed != 0 ? file_size : 0);
+	return packed != 0;
+}
+
 SHMGUARD_EXPORT bool
 shmguard_access_end(struct shmguard_access *access, struct shmguard_fault_report *report)
 {
@@ -115,33 +191,16 @@ shmguard_access_end(struct shmguard_access *access, struct shmguard_fault_report
 		"access window ended on a thread that did not begin it");
 	struct guard_region *region = atomic_load_explicit(&window->region, memory_order_relaxed);
 	assert(region != NULL && "access window ended twice");
-	struct generation *generation = generation_from_region(region);
 
-	if (unlikely(generation->read_strategy == SHMGUARD_STRATEGY_NOSIGBUS) &&
-		window->mode == SHMGUARD_ACCESS_READ) {
-		nosigbus_check(generation, window);
+	if (unlikely(window->fault != 0 ||
+		    atomic_load_explicit(&region->first_fault, memory_order_relaxed) != 0 ||
+		    generation_from_region(region)->read_strategy ==
+			    SHMGUARD_STRATEGY_NOSIGBUS)) {
+		return access_end_slow(thread, window, region, report);
 	}
-	uint64_t packed = window->fault;
-	uint64_t file_size = window->fault_file_size;
-	if (likely(packed == 0)) {
-		packed = atomic_load_explicit(&region->first_fault, memory_order_relaxed);
-		if (unlikely(packed != 0)) {
-			file_size = atomic_load(&region->fault_file_size);
-		}
-	}
-	unsigned epoch = window->epoch;
-
-	guard_window_close(thread, window);
-	/* A generation retired while this window was open may be waiting
-	 * for it; the epoch is read after the slot was cleared. */
-	if (unlikely(atomic_load_explicit(&guard_retire_epoch, memory_order_relaxed) != epoch)) {
-		generation_reclaim();
-	}
-
-	if (report != NULL) {
-		fault_report_fill(report, packed, packed != 0 ? file_size : 0);
-	}
-	return packed != 0;
+	window_pop(thread, window);
+	fault_report_fill(report, 0, 0);
+	return false;
 }
 
 /* The library's own copy, under sigsetjmp: into the pool for WRITE (from

@@ -29,6 +29,10 @@ bool guard_publish_needs_fence = true;
 _Atomic unsigned guard_retire_epoch;
 
 static struct sigaction previous_action;
+static struct sigaction our_action;
+static pthread_mutex_t install_lock = PTHREAD_MUTEX_INITIALIZER;
+/* Set while this thread runs the previous handler on our behalf. */
+static __thread bool chaining __attribute__((tls_model("initial-exec")));
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static int init_error;
 static _Atomic uint64_t handler_entries;
@@ -82,27 +86,38 @@ record_fault(struct guard_window *window, struct guard_region *region, uint64_t 
 	}
 }
 
+/* Die of SIGBUS with a core dump, as if no handler had been installed.
+ * The signal is blocked while a handler runs, so the re-raised one is
+ * delivered as soon as we return. */
 static void
-pass_to_previous(int signo, siginfo_t *info, void *context)
+die_by_default(void)
 {
-	if (previous_action.sa_flags & SA_SIGINFO) {
-		if (previous_action.sa_sigaction != NULL) {
-			previous_action.sa_sigaction(signo, info, context);
-			return;
-		}
-	} else if (previous_action.sa_handler != SIG_DFL && previous_action.sa_handler != SIG_IGN) {
-		previous_action.sa_handler(signo);
-		return;
-	}
-	/* SIG_DFL or SIG_IGN before us: die of SIGBUS with a core dump, as
-	 * if we had never been installed. The signal is blocked while we run,
-	 * so the re-raised one is delivered as soon as we return. */
 	struct sigaction dfl;
 	memset(&dfl, 0, sizeof(dfl));
 	dfl.sa_handler = SIG_DFL;
 	sigemptyset(&dfl.sa_mask);
 	sigaction(SIGBUS, &dfl, NULL);
 	raise(SIGBUS);
+}
+
+static void
+pass_to_previous(int signo, siginfo_t *info, void *context)
+{
+	if (previous_action.sa_flags & SA_SIGINFO) {
+		if (previous_action.sa_sigaction != NULL) {
+			chaining = true;
+			previous_action.sa_sigaction(signo, info, context);
+			chaining = false;
+			return;
+		}
+	} else if (previous_action.sa_handler != SIG_DFL && previous_action.sa_handler != SIG_IGN) {
+		chaining = true;
+		previous_action.sa_handler(signo);
+		chaining = false;
+		return;
+	}
+	/* SIG_DFL or SIG_IGN before us (a hardware fault is never ignored). */
+	die_by_default();
 }
 
 static void
@@ -113,7 +128,24 @@ handle_sigbus(int signo, siginfo_t *info, void *context)
 
 	struct guard_thread *thread = guard_current_thread;
 	uintptr_t address = (uintptr_t)info->si_addr;
-	if (thread == NULL || info->si_code <= 0) {
+	if (info->si_code <= 0) {
+		/* Sent, not a fault. */
+		if (chaining) {
+			/* The previous handler gave up and re-raised. */
+			die_by_default();
+			goto out;
+		}
+		if (info->si_code == SI_TKILL && info->si_pid == getpid() && thread != NULL &&
+			thread->depth > 0) {
+			/* Another SIGBUS handler that ran on top of ours (as
+			 * libwayland's does) restored ours and re-raised a fault
+			 * it did not own. Returning lets the access retry: the
+			 * fault comes back, now to us, with its address. */
+			goto out;
+		}
+		goto not_ours;
+	}
+	if (thread == NULL) {
 		goto not_ours;
 	}
 
@@ -147,8 +179,9 @@ handle_sigbus(int signo, siginfo_t *info, void *context)
 	}
 
 not_ours:
-	errno = saved_errno;
 	pass_to_previous(signo, info, context);
+out:
+	errno = saved_errno;
 }
 
 static void
@@ -183,14 +216,32 @@ init_once_fn(void)
 		guard_publish_needs_fence = false;
 	}
 
-	struct sigaction action;
-	memset(&action, 0, sizeof(action));
-	action.sa_sigaction = handle_sigbus;
-	action.sa_flags = SA_SIGINFO | SA_ONSTACK;
-	sigemptyset(&action.sa_mask);
-	if (sigaction(SIGBUS, &action, &previous_action) != 0) {
+	our_action.sa_sigaction = handle_sigbus;
+	our_action.sa_flags = SA_SIGINFO | SA_ONSTACK;
+	sigemptyset(&our_action.sa_mask);
+	if (sigaction(SIGBUS, &our_action, &previous_action) != 0) {
 		init_error = -errno;
 	}
+}
+
+bool
+guard_reinstall(void)
+{
+	if (guard_init() != 0) {
+		return false;
+	}
+	bool reinstalled = false;
+	pthread_mutex_lock(&install_lock);
+	struct sigaction current;
+	if (sigaction(SIGBUS, NULL, &current) == 0 &&
+		!((current.sa_flags & SA_SIGINFO) && current.sa_sigaction == handle_sigbus)) {
+		/* Someone installed a SIGBUS handler over ours: go back on top
+		 * and chain to theirs for faults that are not ours. */
+		previous_action = current;
+		reinstalled = sigaction(SIGBUS, &our_action, NULL) == 0;
+	}
+	pthread_mutex_unlock(&install_lock);
+	return reinstalled;
 }
 
 int

@@ -76,6 +76,11 @@ extern _Atomic unsigned guard_retire_epoch;
 int
 guard_init(void);
 
+/* If another SIGBUS handler was installed over ours since, put ours back
+ * on top, chaining to it. Returns true if it did. Not async-signal-safe. */
+bool
+guard_reinstall(void);
+
 /* The calling thread's window stack, registering it on first use; NULL on
  * ENOMEM. */
 struct guard_thread *
@@ -103,12 +108,18 @@ guard_publish(void)
 	}
 }
 
-/* Free the top slot(s) after a window at @p index closed. */
+/* Close @p window; the stack shrinks past every closed slot on top. */
 static inline void
 guard_window_close(struct guard_thread *thread, struct guard_window *window)
 {
 	atomic_store_explicit(&window->region, NULL, memory_order_release);
 	unsigned depth = thread->depth;
+	if (window != &thread->windows[depth - 1]) {
+		/* Closed out of order: its slot is skipped until the windows
+		 * above it close. */
+		return;
+	}
+	depth--;
 	while (depth > 0 &&
 		atomic_load_explicit(&thread->windows[depth - 1].region, memory_order_relaxed) ==
 			NULL) {
@@ -116,7 +127,6 @@ guard_window_close(struct guard_thread *thread, struct guard_window *window)
 	}
 	atomic_signal_fence(memory_order_seq_cst);
 	thread->depth = depth;
-	guard_publish();
 }
 
 /*

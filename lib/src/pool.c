@@ -11,6 +11,7 @@
 
 #include "budget.h"
 #include "file_facts.h"
+#include "guard.h"
 #include "log.h"
 #include "mapping.h"
 #include "pool.h"
@@ -80,6 +81,10 @@ shmguard_pool_create(int fd, uint64_t size, struct shmguard_budget *budget,
 	enum shmguard_pool_error error = file_facts_read(fd, &facts);
 	if (error != SHMGUARD_POOL_OK) {
 		goto err;
+	}
+	if (guard_reinstall()) {
+		log_message(SHMGUARD_LOG_INFO,
+			"another SIGBUS handler was installed over ours: back on top, chaining to it");
 	}
 	error = budget_charge_pool(budget);
 	if (error != SHMGUARD_POOL_OK) {
@@ -239,17 +244,6 @@ shmguard_pool_allows(const struct shmguard_pool *pool, enum shmguard_access_mode
 	unlock_current(pool);
 	set_error(error, refusal);
 	return refusal == SHMGUARD_POOL_OK;
-}
-
-void
-fault_report_fill(struct shmguard_fault_report *report, uint64_t packed, uint64_t file_size)
-{
-	if (report == NULL) {
-		return;
-	}
-	report->kind = (enum shmguard_fault_kind)GUARD_FAULT_KIND(packed);
-	report->offset = GUARD_FAULT_OFFSET(packed);
-	report->file_size = file_size;
 }
 
 SHMGUARD_EXPORT bool

@@ -24,8 +24,15 @@ struct shmguard_pool {
 	_Atomic(struct generation *) current;
 };
 
-/* Fill @p report from a packed fault record. */
-void
-fault_report_fill(struct shmguard_fault_report *report, uint64_t packed, uint64_t file_size);
+/* Fill @p report (if not NULL) from a packed fault record. */
+static inline void
+fault_report_fill(struct shmguard_fault_report *report, uint64_t packed, uint64_t file_size)
+{
+	if (report != NULL) {
+		report->kind = (enum shmguard_fault_kind)GUARD_FAULT_KIND(packed);
+		report->offset = GUARD_FAULT_OFFSET(packed);
+		report->file_size = file_size;
+	}
+}
 
 #endif
