@@ -31,8 +31,9 @@ _Atomic unsigned guard_retire_epoch;
 static struct sigaction previous_action;
 static struct sigaction our_action;
 static pthread_mutex_t install_lock = PTHREAD_MUTEX_INITIALIZER;
-/* Set while this thread runs the previous handler on our behalf. */
-static __thread bool chaining __attribute__((tls_model("initial-exec")));
+/* While this thread runs the previous handler on our behalf: the stack
+ * position of the handler frame that called it; 0 otherwise. */
+static __thread uintptr_t chaining_frame __attribute__((tls_model("initial-exec")));
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static int init_error;
 static _Atomic uint64_t handler_entries;
@@ -100,24 +101,61 @@ die_by_default(void)
 	raise(SIGBUS);
 }
 
-static void
-pass_to_previous(int signo, siginfo_t *info, void *context)
+/* Whether the handler whose frame is at @p frame runs inside a call to
+ * the previous handler on this thread, i.e. that handler called us back.
+ * The stack grows down, so a call made from inside the chain sits below
+ * the frame that started it. A chain left by siglongjmp() leaves
+ * chaining_frame set, but a later signal at the same depth is not below
+ * it. */
+static bool
+inside_chain(uintptr_t frame)
 {
-	if (previous_action.sa_flags & SA_SIGINFO) {
-		if (previous_action.sa_sigaction != NULL) {
-			chaining = true;
-			previous_action.sa_sigaction(signo, info, context);
-			chaining = false;
-			return;
-		}
-	} else if (previous_action.sa_handler != SIG_DFL && previous_action.sa_handler != SIG_IGN) {
-		chaining = true;
-		previous_action.sa_handler(signo);
-		chaining = false;
+	uintptr_t chain = chaining_frame;
+	return chain != 0 && frame < chain;
+}
+
+/* Whether SIGBUS is pending for this thread: raised again by the previous
+ * handler while ours ran (SIGBUS is blocked in our handler). */
+static bool
+sigbus_pending(void)
+{
+	sigset_t pending;
+	return sigpending(&pending) == 0 && sigismember(&pending, SIGBUS) == 1;
+}
+
+static void
+pass_to_previous(int signo, siginfo_t *info, void *context, uintptr_t frame)
+{
+	if (inside_chain(frame)) {
+		/* The previous handler calls the one it replaced, and that is
+		 * us (we went back on top in guard_reinstall()): the fault is
+		 * no one's. Passing it on again would recurse forever. */
+		die_by_default();
 		return;
 	}
-	/* SIG_DFL or SIG_IGN before us (a hardware fault is never ignored). */
-	die_by_default();
+	if (previous_action.sa_flags & SA_SIGINFO) {
+		if (previous_action.sa_sigaction == NULL) {
+			die_by_default();
+			return;
+		}
+		chaining_frame = frame;
+		previous_action.sa_sigaction(signo, info, context);
+	} else if (previous_action.sa_handler != SIG_DFL && previous_action.sa_handler != SIG_IGN) {
+		chaining_frame = frame;
+		previous_action.sa_handler(signo);
+	} else {
+		/* SIG_DFL or SIG_IGN before us (a hardware fault is never
+		 * ignored). */
+		die_by_default();
+		return;
+	}
+	chaining_frame = 0;
+	if (sigbus_pending()) {
+		/* It gave up and re-raised (libwayland restores the handler
+		 * it replaced, ours, and raises): delivered to us once we
+		 * return, that would go round the same loop for ever. */
+		die_by_default();
+	}
 }
 
 static void
@@ -128,9 +166,11 @@ handle_sigbus(int signo, siginfo_t *info, void *context)
 
 	struct guard_thread *thread = guard_current_thread;
 	uintptr_t address = (uintptr_t)info->si_addr;
+	/* This handler's stack position, for inside_chain(). */
+	uintptr_t frame = (uintptr_t)__builtin_frame_address(0);
 	if (info->si_code <= 0) {
 		/* Sent, not a fault. */
-		if (chaining) {
+		if (inside_chain(frame)) {
 			/* The previous handler gave up and re-raised. */
 			die_by_default();
 			goto out;
@@ -179,7 +219,7 @@ handle_sigbus(int signo, siginfo_t *info, void *context)
 	}
 
 not_ours:
-	pass_to_previous(signo, info, context);
+	pass_to_previous(signo, info, context, frame);
 out:
 	errno = saved_errno;
 }

@@ -42,6 +42,14 @@ shmguard_log_set_level(enum shmguard_log_level level)
 
 static void
 emit_locked(enum shmguard_log_level level, const char *format, va_list args)
+	__attribute__((format(printf, 2, 0)));
+
+static void
+emit_with(enum shmguard_log_level level, const char *format, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void
+emit_locked(enum shmguard_log_level level, const char *format, va_list args)
 {
 	if (log_handler != NULL) {
 		log_handler(level, format, args, log_user_data);

@@ -1,0 +1,46 @@
+/* Timing samples and their order statistics. */
+#include <stdlib.h>
+#include <time.h>
+
+#include "sample.h"
+
+uint64_t
+sample_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static int
+compare_doubles(const void *a, const void *b)
+{
+	double x = *(const double *)a;
+	double y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+/* The @p fraction quantile of sorted @p values, interpolated linearly. */
+static double
+quantile(const double *values, size_t count, double fraction)
+{
+	double position = fraction * (double)(count - 1);
+	size_t below = (size_t)position;
+	if (below + 1 >= count) {
+		return values[count - 1];
+	}
+	double weight = position - (double)below;
+	return values[below] * (1.0 - weight) + values[below + 1] * weight;
+}
+
+struct sample_stats
+sample_stats_of(double *values, size_t count)
+{
+	qsort(values, count, sizeof(values[0]), compare_doubles);
+	struct sample_stats stats = {
+		.median = quantile(values, count, 0.5),
+		.q1 = quantile(values, count, 0.25),
+		.q3 = quantile(values, count, 0.75),
+	};
+	return stats;
+}

@@ -1,0 +1,35 @@
+/*
+ * libwayland's wl_shm as the peer to compare with: an in-process
+ * wl_display and one libwayland-client connected to it over a socketpair,
+ * both driven from the calling thread. The client shares a file as a
+ * wl_shm pool and makes one buffer over it; the server side then holds a
+ * real wl_shm_buffer, which is what wl_shm_buffer_begin_access() needs.
+ */
+#ifndef BENCH_WAYLAND_PEER_H
+#define BENCH_WAYLAND_PEER_H
+
+#include <stdint.h>
+
+struct wl_shm_buffer;
+
+/** A display, its one client, and the buffer the client made. */
+struct wayland_peer;
+
+/**
+ * Share @p fd (borrowed) through wl_shm as one pool holding one ARGB8888
+ * buffer of @p width x @p height pixels at offset 0, and wait until the
+ * server has made the buffer. Returns NULL, with the reason on stderr, if
+ * that fails.
+ */
+struct wayland_peer *
+wayland_peer_create(int fd, int32_t width, int32_t height);
+
+/** The server's wl_shm_buffer over the shared bytes. */
+struct wl_shm_buffer *
+wayland_peer_get_buffer(struct wayland_peer *peer);
+
+/** Disconnect the client and destroy the display. NULL is a no-op. */
+void
+wayland_peer_destroy(struct wayland_peer *peer);
+
+#endif

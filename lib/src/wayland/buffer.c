@@ -1,0 +1,424 @@
+/*
+ * wl_buffer: create_buffer validation (64-bit, each failure the exact
+ * wl_shm error), buffer references that outlive the resource, and access
+ * windows for the compositor with the fault policy applied at their end.
+ */
+#include "config.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <wayland-server-core.h>
+#include <wayland-server-protocol.h>
+
+#include "shmguard/wayland.h"
+
+#include "../log.h"
+#include "buffer.h"
+#include "client_budget.h"
+#include "shm.h"
+#include "shm_pool.h"
+
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+/* The core nests at most this many windows per thread. */
+#define MAX_OPEN_ACCESSES 32
+
+/* This thread's open buffer accesses, innermost last: the core's window
+ * handle for each, so that end_access needs only the buffer. */
+struct open_access {
+	struct shmguard_buffer *buffer;
+	struct shmguard_access *access;
+};
+
+static __thread struct open_access open_accesses[MAX_OPEN_ACCESSES]
+	__attribute__((tls_model("initial-exec")));
+static __thread unsigned open_count __attribute__((tls_model("initial-exec")));
+
+static void
+buffer_handle_destroy(struct wl_client *client, struct wl_resource *resource)
+{
+	wl_resource_destroy(resource);
+}
+
+static const struct wl_buffer_interface buffer_impl = {
+	.destroy = buffer_handle_destroy,
+};
+
+static void
+buffer_resource_destroy(struct wl_resource *resource)
+{
+	struct shmguard_buffer *buffer = wl_resource_get_user_data(resource);
+	buffer->resource = NULL;
+	buffer->id = 0;
+	shmguard_buffer_unref(buffer);
+}
+
+void
+buffer_create(struct shm_pool *pool, uint32_t id, int32_t offset, int32_t width, int32_t height,
+	int32_t stride, uint32_t format)
+{
+	struct wl_resource *pool_resource = pool->resource;
+	struct wl_client *client = wl_resource_get_client(pool_resource);
+
+	const struct shmguard_format_info *info = shmguard_format_get_info(format);
+	if (info == NULL || !shm_has_format(pool->owner->shm, format)) {
+		wl_resource_post_error(pool_resource, WL_SHM_ERROR_INVALID_FORMAT,
+			"invalid format 0x%08x", format);
+		return;
+	}
+	if (offset < 0 || width <= 0 || height <= 0 || stride <= 0) {
+		wl_resource_post_error(pool_resource, WL_SHM_ERROR_INVALID_STRIDE,
+			"invalid offset %d, width %d, height %d or stride %d", offset, width,
+			height, stride);
+		return;
+	}
+	uint64_t bpp = info->bytes_per_pixel;
+	if ((uint64_t)stride % bpp != 0) {
+		wl_resource_post_error(pool_resource, WL_SHM_ERROR_INVALID_STRIDE,
+			"stride %d is not a multiple of %s's %u bytes per pixel", stride,
+			info->name, info->bytes_per_pixel);
+		return;
+	}
+	uint64_t row = (uint64_t)width * bpp;
+	if ((uint64_t)stride < row) {
+		wl_resource_post_error(pool_resource, WL_SHM_ERROR_INVALID_STRIDE,
+			"stride %d is shorter than a row of %d %s pixels (%llu bytes)", stride,
+			width, info->name, (unsigned long long)row);
+		return;
+	}
+	/* At most 2^31 x 2^31 + 2^31 x 8 + 2^31: no overflow in 64 bits. The
+	 * last row needs only its pixels, not a whole stride. */
+	uint64_t span = (uint64_t)stride * (uint64_t)(height - 1) + row;
+	uint64_t end = (uint64_t)offset + span;
+	uint64_t pool_size = shmguard_pool_get_size(pool->core);
+	if (end > pool_size) {
+		wl_resource_post_error(pool_resource, WL_SHM_ERROR_INVALID_STRIDE,
+			"buffer of %dx%d, stride %d at offset %d ends at byte %llu, past the pool's %llu bytes",
+			width, height, stride, offset, (unsigned long long)end,
+			(unsigned long long)pool_size);
+		return;
+	}
+
+	struct shmguard_buffer *buffer = calloc(1, sizeof(*buffer));
+	if (buffer == NULL) {
+		wl_client_post_no_memory(client);
+		return;
+	}
+	buffer->resource = wl_resource_create(client, &wl_buffer_interface, 1, id);
+	if (buffer->resource == NULL) {
+		free(buffer);
+		wl_client_post_no_memory(client);
+		return;
+	}
+	atomic_init(&buffer->refs, 1);
+	buffer->id = id;
+	buffer->pool = shm_pool_ref(pool);
+	buffer->core = pool->core;
+	buffer->width = width;
+	buffer->height = height;
+	buffer->stride = stride;
+	buffer->format = format;
+	buffer->offset = (uint64_t)offset;
+	buffer->span = span;
+	wl_resource_set_implementation(
+		buffer->resource, &buffer_impl, buffer, buffer_resource_destroy);
+}
+
+SHMGUARD_EXPORT struct shmguard_buffer *
+shmguard_buffer_from_resource(struct wl_resource *resource)
+{
+	if (resource == NULL ||
+		!wl_resource_instance_of(resource, &wl_buffer_interface, &buffer_impl)) {
+		return NULL;
+	}
+	return wl_resource_get_user_data(resource);
+}
+
+SHMGUARD_EXPORT struct shmguard_buffer *
+shmguard_buffer_ref(struct shmguard_buffer *buffer)
+{
+	atomic_fetch_add_explicit(&buffer->refs, 1, memory_order_relaxed);
+	return buffer;
+}
+
+SHMGUARD_EXPORT void
+shmguard_buffer_unref(struct shmguard_buffer *buffer)
+{
+	if (buffer == NULL || atomic_fetch_sub(&buffer->refs, 1) != 1) {
+		return;
+	}
+	shm_pool_unref(buffer->pool);
+	free(buffer);
+}
+
+SHMGUARD_EXPORT int32_t
+shmguard_buffer_get_width(const struct shmguard_buffer *buffer)
+{
+	return buffer->width;
+}
+
+SHMGUARD_EXPORT int32_t
+shmguard_buffer_get_height(const struct shmguard_buffer *buffer)
+{
+	return buffer->height;
+}
+
+SHMGUARD_EXPORT int32_t
+shmguard_buffer_get_stride(const struct shmguard_buffer *buffer)
+{
+	return buffer->stride;
+}
+
+SHMGUARD_EXPORT uint32_t
+shmguard_buffer_get_format(const struct shmguard_buffer *buffer)
+{
+	return buffer->format;
+}
+
+SHMGUARD_EXPORT uint64_t
+shmguard_buffer_get_offset(const struct shmguard_buffer *buffer)
+{
+	return buffer->offset;
+}
+
+SHMGUARD_EXPORT struct shmguard_pool *
+shmguard_buffer_get_pool(const struct shmguard_buffer *buffer)
+{
+	return buffer->core;
+}
+
+SHMGUARD_EXPORT struct wl_resource *
+shmguard_buffer_get_resource(const struct shmguard_buffer *buffer)
+{
+	return buffer->resource;
+}
+
+SHMGUARD_EXPORT struct wl_client *
+shmguard_buffer_get_client(const struct shmguard_buffer *buffer)
+{
+	return buffer->pool->owner->client;
+}
+
+SHMGUARD_EXPORT void
+shmguard_buffer_send_release(struct shmguard_buffer *buffer)
+{
+	if (buffer->resource != NULL) {
+		wl_buffer_send_release(buffer->resource);
+	}
+}
+
+SHMGUARD_EXPORT bool
+shmguard_buffer_allows(const struct shmguard_buffer *buffer, enum shmguard_access_mode mode,
+	enum shmguard_pool_error *reason)
+{
+	return shmguard_pool_allows(buffer->core, mode, reason);
+}
+
+/* The protocol error for a fault: on the wl_buffer as libwayland does; if
+ * the client destroyed it, on its pool; if that is gone too, on wl_shm. */
+static void
+post_fault_error(struct shmguard_buffer *buffer, const struct shmguard_fault_report *report)
+{
+	struct shm_pool *pool = buffer->pool;
+	struct shm_client *owner = pool->owner;
+	const char *what = report->kind == SHMGUARD_FAULT_IO_ERROR ? "I/O error on the pool file"
+								   : "client truncated its pool";
+	struct wl_resource *target = buffer->resource;
+	if (target == NULL) {
+		target = pool->resource;
+	}
+	if (target == NULL && !wl_list_empty(&owner->shm_resources)) {
+		target = wl_resource_from_link(owner->shm_resources.next);
+	}
+	if (target == NULL) {
+		wl_client_post_implementation_error(owner->client, "%s", what);
+		return;
+	}
+	wl_resource_post_error(target, WL_SHM_ERROR_INVALID_FD,
+		"%s (fault at byte %llu of the pool; the file has %llu bytes)", what,
+		(unsigned long long)report->offset, (unsigned long long)report->file_size);
+}
+
+void
+buffer_apply_fault_policy(struct shmguard_shm *shm, struct shmguard_buffer *buffer,
+	const struct shmguard_fault_report *report)
+{
+	struct shm_pool *pool = buffer->pool;
+	struct shm_client *owner = pool->owner;
+	enum shmguard_fault_action action;
+	if (owner->client == NULL) {
+		action = SHMGUARD_FAULT_ACTION_CLIENT_GONE;
+	} else {
+		switch (shm->policy) {
+		case SHMGUARD_FAULT_POLICY_ZEROS:
+			action = SHMGUARD_FAULT_ACTION_ZEROS;
+			break;
+		case SHMGUARD_FAULT_POLICY_REVALIDATE:
+			atomic_store(&pool->revalidate_pending, true);
+			action = SHMGUARD_FAULT_ACTION_REVALIDATE;
+			break;
+		case SHMGUARD_FAULT_POLICY_DISCONNECT:
+		default:
+			post_fault_error(buffer, report);
+			action = SHMGUARD_FAULT_ACTION_DISCONNECTED;
+			break;
+		}
+	}
+	log_client_message(SHMGUARD_LOG_INFO,
+		"wl_shm_pool@%u of a client: %s at byte %llu (file has %llu bytes): %s", pool->id,
+		shmguard_fault_kind_to_str(report->kind), (unsigned long long)report->offset,
+		(unsigned long long)report->file_size, shmguard_fault_action_to_str(action));
+	if (shm->fault_handler != NULL) {
+		struct shmguard_fault_event event = {
+			.client = owner->client,
+			.buffer = buffer,
+			.pool = pool->core,
+			.pool_id = pool->id,
+			.buffer_id = buffer->id,
+			.report = report,
+			.action = action,
+		};
+		shm->fault_handler(&event, shm->fault_user_data);
+	}
+}
+
+/* A fault seen by an access on @p buffer: the policy runs once per fault
+ * of a mapping generation. */
+static void
+fault_seen(struct shmguard_buffer *buffer, const struct shmguard_fault_report *report)
+{
+	struct shm_pool *pool = buffer->pool;
+	if (atomic_exchange(&pool->fault_handled, true)) {
+		return;
+	}
+	shm_handle_fault(pool->owner->shm, buffer, report);
+}
+
+SHMGUARD_EXPORT int
+shmguard_buffer_begin_access(
+	struct shmguard_buffer *buffer, enum shmguard_access_mode mode, void **data)
+{
+	unsigned count = open_count;
+	if (unlikely(count >= MAX_OPEN_ACCESSES)) {
+		return -EMFILE;
+	}
+	if (unlikely(atomic_load_explicit(&buffer->pool->revalidate_pending,
+		    memory_order_relaxed))) {
+		shm_pool_try_revalidate(buffer->pool);
+	}
+	struct open_access *slot = &open_accesses[count];
+	int ret = shmguard_access_begin(
+		buffer->core, buffer->offset, buffer->span, mode, &slot->access, data);
+	if (unlikely(ret != 0)) {
+		return ret;
+	}
+	slot->buffer = buffer;
+	open_count = count + 1;
+	return 0;
+}
+
+/* Take the core window of this thread's innermost access on @p buffer off
+ * the stack, when it is not the innermost access of all. */
+static struct shmguard_access *
+pop_inner_access(struct shmguard_buffer *buffer)
+{
+	unsigned count = open_count;
+	unsigned i = count;
+	while (i > 0 && open_accesses[i - 1].buffer != buffer) {
+		i--;
+	}
+	assert(i > 0 && "shmguard_buffer_end_access() without a begin on this thread");
+	if (i == 0) {
+		return NULL;
+	}
+	struct shmguard_access *access = open_accesses[i - 1].access;
+	/* Accesses on different buffers may end out of order. */
+	memmove(&open_accesses[i - 1], &open_accesses[i], (count - i) * sizeof(open_accesses[0]));
+	open_count = count - 1;
+	return access;
+}
+
+SHMGUARD_EXPORT bool
+shmguard_buffer_end_access(struct shmguard_buffer *buffer, struct shmguard_fault_report *report)
+{
+	unsigned count = open_count;
+	struct shmguard_access *access;
+	if (likely(count > 0 && open_accesses[count - 1].buffer == buffer)) {
+		access = open_accesses[count - 1].access;
+		open_count = count - 1;
+	} else {
+		access = pop_inner_access(buffer);
+		if (access == NULL) {
+			return false;
+		}
+	}
+
+	struct shmguard_fault_report local;
+	if (report == NULL) {
+		report = &local;
+	}
+	bool faulted = shmguard_access_end(access, report);
+	if (unlikely(faulted)) {
+		fault_seen(buffer, report);
+	}
+	return faulted;
+}
+
+static int
+check_range(const struct shmguard_buffer *buffer, uint64_t offset, size_t length)
+{
+	if (offset > buffer->span || length > buffer->span - offset) {
+		return -ERANGE;
+	}
+	return 0;
+}
+
+SHMGUARD_EXPORT int
+shmguard_buffer_read(struct shmguard_buffer *buffer, uint64_t offset, void *dst, size_t length,
+	struct shmguard_fault_report *report)
+{
+	int ret = check_range(buffer, offset, length);
+	if (ret != 0) {
+		return ret;
+	}
+	if (unlikely(atomic_load_explicit(&buffer->pool->revalidate_pending,
+		    memory_order_relaxed))) {
+		shm_pool_try_revalidate(buffer->pool);
+	}
+	struct shmguard_fault_report local = {0};
+	ret = shmguard_pool_read(buffer->core, buffer->offset + offset, dst, length, &local);
+	if (ret == -EFAULT) {
+		fault_seen(buffer, &local);
+	}
+	if (report != NULL) {
+		*report = local;
+	}
+	return ret;
+}
+
+SHMGUARD_EXPORT int
+shmguard_buffer_write(struct shmguard_buffer *buffer, uint64_t offset, const void *src,
+	size_t length, struct shmguard_fault_report *report)
+{
+	int ret = check_range(buffer, offset, length);
+	if (ret != 0) {
+		return ret;
+	}
+	if (unlikely(atomic_load_explicit(&buffer->pool->revalidate_pending,
+		    memory_order_relaxed))) {
+		shm_pool_try_revalidate(buffer->pool);
+	}
+	struct shmguard_fault_report local = {0};
+	ret = shmguard_pool_write(buffer->core, buffer->offset + offset, src, length, &local);
+	if (ret == -EFAULT) {
+		fault_seen(buffer, &local);
+	}
+	if (report != NULL) {
+		*report = local;
+	}
+	return ret;
+}

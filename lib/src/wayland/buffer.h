@@ -1,0 +1,37 @@
+/* wl_buffer: a validated rectangle of a pool, and the access API. */
+#ifndef SHMGUARD_WAYLAND_BUFFER_H
+#define SHMGUARD_WAYLAND_BUFFER_H
+
+#include <stdatomic.h>
+
+#include <wayland-server-core.h>
+
+#include "shmguard/wayland.h"
+
+struct shm_pool;
+
+struct shmguard_buffer {
+	/* One for the resource plus one per reference the compositor (or a
+	 * queued fault) holds. */
+	_Atomic unsigned refs;
+	struct wl_resource *resource; /* NULL once the client destroyed it */
+	uint32_t id;
+	struct shm_pool *pool; /* a reference */
+	struct shmguard_pool *core; /* borrowed from pool */
+	int32_t width, height, stride;
+	uint32_t format;
+	uint64_t offset;
+	uint64_t span; /* stride x (height - 1) + width x bytes per pixel */
+};
+
+/* wl_shm_pool.create_buffer, validated in 64-bit arithmetic. */
+void
+buffer_create(struct shm_pool *pool, uint32_t id, int32_t offset, int32_t width,
+	int32_t height, int32_t stride, uint32_t format);
+
+/* Apply the fault policy for @p buffer (display thread). */
+void
+buffer_apply_fault_policy(struct shmguard_shm *shm, struct shmguard_buffer *buffer,
+	const struct shmguard_fault_report *report);
+
+#endif

@@ -1,0 +1,58 @@
+/*
+ * Other client file descriptors (keymaps, ICC profiles): copy a stated
+ * range out of a client's file with the same checks and the same guard as
+ * a wl_shm pool.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdint.h>
+
+#include "shmguard/wayland.h"
+
+#include "../log.h"
+
+static int
+pool_error_to_errno(enum shmguard_pool_error error)
+{
+	switch (error) {
+	case SHMGUARD_POOL_ERROR_BAD_FD:
+		return -EBADF;
+	case SHMGUARD_POOL_ERROR_FILE_TOO_SHORT:
+		return -ENXIO;
+	case SHMGUARD_POOL_ERROR_NO_MEMORY:
+		return -ENOMEM;
+	case SHMGUARD_POOL_ERROR_OVER_BUDGET:
+	case SHMGUARD_POOL_ERROR_TOO_MANY_MAPPINGS:
+		return -ENOSPC;
+	default:
+		return -EINVAL;
+	}
+}
+
+SHMGUARD_EXPORT int
+shmguard_fd_copy(int fd, uint64_t offset, void *dst, size_t size,
+	struct shmguard_fault_report *report)
+{
+	if (report != NULL) {
+		*report = (struct shmguard_fault_report){0};
+	}
+	if (size == 0) {
+		return 0;
+	}
+	if (offset > UINT64_MAX - size) {
+		return -EINVAL;
+	}
+	/* Map from the start of the file: mmap offsets must be page-aligned,
+	 * and the pool checks the file covers the whole range. */
+	enum shmguard_pool_error error;
+	struct shmguard_pool *pool = shmguard_pool_create(fd, offset + size, NULL, &error);
+	if (pool == NULL) {
+		log_client_message(SHMGUARD_LOG_DEBUG, "client fd refused: %s",
+			shmguard_pool_error_to_str(error));
+		return pool_error_to_errno(error);
+	}
+	int ret = shmguard_pool_read(pool, offset, dst, size, report);
+	shmguard_pool_unref(pool);
+	return ret;
+}

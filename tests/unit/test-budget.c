@@ -1,0 +1,250 @@
+/*
+ * Budgets: pools, mapped bytes and generations per budget, and the
+ * process-wide mapping bound; hitting one is an error with its reason,
+ * never a crash, and everything charged is given back.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <shmguard/shmguard.h>
+
+#include "src/budget.h"
+
+#include "client-file.h"
+#include "leak-check.h"
+#include "shmguard-setup.h"
+
+#define PAGES(n) ((uint64_t)(n) * client_page())
+
+static struct shmguard_budget *
+budget_with(uint32_t max_pools, uint64_t max_mapped_bytes, uint32_t max_generations)
+{
+	struct shmguard_budget_limits limits = {
+		.max_pools = max_pools,
+		.max_mapped_bytes = max_mapped_bytes,
+		.max_generations_per_pool = max_generations,
+	};
+	struct shmguard_budget *budget = shmguard_budget_create(&limits);
+	assert_non_null(budget);
+	return budget;
+}
+
+static struct shmguard_pool *
+pool_in(struct shmguard_budget *budget, int fd, uint64_t size)
+{
+	enum shmguard_pool_error error = SHMGUARD_POOL_ERROR_NO_MEMORY;
+	struct shmguard_pool *pool = shmguard_pool_create(fd, size, budget, &error);
+	if (pool == NULL) {
+		fail_msg("pool refused: %s", shmguard_pool_error_to_str(error));
+	}
+	return pool;
+}
+
+static void
+assert_create_refused(struct shmguard_budget *budget, int fd, uint64_t size,
+	enum shmguard_pool_error expected)
+{
+	enum shmguard_pool_error error = SHMGUARD_POOL_OK;
+	assert_null(shmguard_pool_create(fd, size, budget, &error));
+	assert_int_equal(error, expected);
+}
+
+static void
+max_pools(void **state)
+{
+	struct shmguard_budget *budget = budget_with(2, 0, 0);
+	int fd = client_memfd_create("max-pools", PAGES(1), false);
+	struct shmguard_pool *a = pool_in(budget, fd, PAGES(1));
+	struct shmguard_pool *b = pool_in(budget, fd, PAGES(1));
+	assert_int_equal(shmguard_budget_get_pools(budget), 2);
+	assert_create_refused(budget, fd, PAGES(1), SHMGUARD_POOL_ERROR_OVER_BUDGET);
+	assert_int_equal(shmguard_budget_get_pools(budget), 2);
+	assert_int_equal(shmguard_budget_get_mapped_bytes(budget), PAGES(2));
+
+	/* Room again once one goes. */
+	shmguard_pool_unref(a);
+	assert_int_equal(shmguard_budget_get_pools(budget), 1);
+	a = pool_in(budget, fd, PAGES(1));
+	shmguard_pool_unref(a);
+	shmguard_pool_unref(b);
+	assert_int_equal(shmguard_budget_get_pools(budget), 0);
+	assert_int_equal(shmguard_budget_get_mapped_bytes(budget), 0);
+	shmguard_budget_unref(budget);
+	close(fd);
+}
+
+static void
+max_mapped_bytes(void **state)
+{
+	struct shmguard_budget *budget = budget_with(0, PAGES(3), 0);
+	int fd = client_memfd_create("max-bytes", PAGES(4), false);
+	assert_create_refused(budget, fd, PAGES(4), SHMGUARD_POOL_ERROR_OVER_BUDGET);
+	assert_int_equal(shmguard_budget_get_pools(budget), 0);
+	assert_int_equal(shmguard_budget_get_mapped_bytes(budget), 0);
+
+	struct shmguard_pool *pool = pool_in(budget, fd, PAGES(2));
+	assert_int_equal(shmguard_budget_get_mapped_bytes(budget), PAGES(2));
+	assert_create_refused(budget, fd, PAGES(2), SHMGUARD_POOL_ERROR_OVER_BUDGET);
+	assert_int_equal(shmguard_budget_get_pools(budget), 1);
+
+	/* A writable mapping is charged too: 2 + 2 pages do not fit. */
+	uint8_t byte = 1;
+	assert_int_equal(shmguard_pool_write(pool, 0, &byte, 1, NULL), -ENOSPC);
+	assert_int_equal(shmguard_budget_get_mapped_bytes(budget), PAGES(2));
+	assert_int_equal(shmguard_pool_read(pool, 0, &byte, 1, NULL), 0);
+	assert_int_equal(byte, client_pattern(0));
+
+	/* A resize whose new generation does not fit is refused. */
+	struct shmguard_access *access;
+	void *data;
+	assert_int_equal(shmguard_access_begin(pool, 0, PAGES(2), SHMGUARD_ACCESS_READ, &access,
+				 &data),
+		0);
+	enum shmguard_pool_error error = SHMGUARD_POOL_OK;
+	assert_int_equal(shmguard_pool_resize(pool, PAGES(3), &error), -ENOSPC);
+	assert_int_equal(error, SHMGUARD_POOL_ERROR_OVER_BUDGET);
+	assert_int_equal(shmguard_pool_get_size(pool), PAGES(2));
+	assert_false(shmguard_access_end(access, NULL));
+	/* With no window open too: the current generation is still mapped
+	 * while the next is made, and 2 + 3 pages do not fit. */
+	assert_int_equal(shmguard_pool_resize(pool, PAGES(3), &error), -ENOSPC);
+	shmguard_pool_unref(pool);
+	assert_int_equal(shmguard_budget_get_mapped_bytes(budget), 0);
+
+	pool = pool_in(budget, fd, PAGES(3));
+	assert_int_equal(shmguard_budget_get_mapped_bytes(budget), PAGES(3));
+	shmguard_pool_unref(pool);
+	assert_int_equal(shmguard_budget_get_mapped_bytes(budget), 0);
+	shmguard_budget_unref(budget);
+	close(fd);
+}
+
+/* Windows holding old generations count against the pool's limit. */
+static void
+max_generations(void **state)
+{
+	struct shmguard_budget *budget = budget_with(0, 0, 2);
+	int fd = client_memfd_create("max-generations", PAGES(4), false);
+	struct shmguard_pool *pool = pool_in(budget, fd, PAGES(1));
+	struct shmguard_access *first, *second;
+	void *data;
+	assert_int_equal(shmguard_access_begin(pool, 0, PAGES(1), SHMGUARD_ACCESS_READ, &first,
+				 &data),
+		0);
+	assert_int_equal(shmguard_pool_resize(pool, PAGES(2), NULL), 0);
+	assert_int_equal(shmguard_access_begin(pool, 0, PAGES(2), SHMGUARD_ACCESS_READ, &second,
+				 &data),
+		0);
+	enum shmguard_pool_error error = SHMGUARD_POOL_OK;
+	assert_int_equal(shmguard_pool_resize(pool, PAGES(3), &error), -ENOSPC);
+	assert_int_equal(error, SHMGUARD_POOL_ERROR_OVER_BUDGET);
+	assert_int_equal(shmguard_pool_get_size(pool), PAGES(2));
+
+	/* The retired generation goes with its window: room again. */
+	assert_false(shmguard_access_end(first, NULL));
+	assert_int_equal(shmguard_pool_resize(pool, PAGES(3), &error), 0);
+	assert_int_equal(error, SHMGUARD_POOL_OK);
+	assert_false(shmguard_access_end(second, NULL));
+	assert_int_equal(shmguard_pool_resize(pool, PAGES(4), NULL), 0);
+
+	shmguard_pool_unref(pool);
+	assert_int_equal(shmguard_budget_get_mapped_bytes(budget), 0);
+	shmguard_budget_unref(budget);
+	close(fd);
+}
+
+/* The process-wide bound: TOO_MANY_MAPPINGS, for pools and resizes. */
+static void
+max_mappings(void **state)
+{
+	int fd = client_memfd_create("max-mappings", PAGES(2), false);
+	uint32_t in_use = budget_mappings_in_use();
+	shmguard_set_max_mappings(in_use + 1);
+
+	struct shmguard_pool *pool = pool_in(NULL, fd, PAGES(1));
+	assert_int_equal(budget_mappings_in_use(), in_use + 1);
+	assert_create_refused(NULL, fd, PAGES(1), SHMGUARD_POOL_ERROR_TOO_MANY_MAPPINGS);
+
+	struct shmguard_access *access;
+	void *data;
+	assert_int_equal(shmguard_access_begin(pool, 0, PAGES(1), SHMGUARD_ACCESS_READ, &access,
+				 &data),
+		0);
+	enum shmguard_pool_error error = SHMGUARD_POOL_OK;
+	assert_int_equal(shmguard_pool_resize(pool, PAGES(2), &error), -ENOSPC);
+	assert_int_equal(error, SHMGUARD_POOL_ERROR_TOO_MANY_MAPPINGS);
+	assert_false(shmguard_access_end(access, NULL));
+	uint8_t byte = 0;
+	assert_int_equal(shmguard_pool_write(pool, 0, &byte, 1, NULL), -ENOSPC);
+	assert_int_equal(shmguard_pool_read(pool, 0, &byte, 1, NULL), 0);
+	assert_int_equal(budget_mappings_in_use(), in_use + 1);
+
+	/* The default again (half of vm.max_map_count): room. */
+	shmguard_set_max_mappings(0);
+	struct shmguard_pool *other = pool_in(NULL, fd, PAGES(1));
+	assert_int_equal(shmguard_pool_resize(pool, PAGES(2), NULL), 0);
+	shmguard_pool_unref(other);
+	shmguard_pool_unref(pool);
+	assert_int_equal(budget_mappings_in_use(), in_use);
+	close(fd);
+}
+
+/* A pool keeps its budget alive; the last reference frees it. */
+static void
+budget_outlives_its_creator(void **state)
+{
+	struct shmguard_budget *budget = budget_with(1, 0, 0);
+	int fd = client_memfd_create("budget-ref", PAGES(1), false);
+	struct shmguard_pool *pool = pool_in(budget, fd, PAGES(1));
+	assert_ptr_equal(shmguard_budget_ref(budget), budget);
+	shmguard_budget_unref(budget);
+	shmguard_budget_unref(budget);
+	/* The pool's reference is enough. */
+	uint8_t byte = 0;
+	assert_int_equal(shmguard_pool_read(pool, 0, &byte, 1, NULL), 0);
+	shmguard_pool_unref(pool);
+	shmguard_budget_unref(NULL);
+	close(fd);
+}
+
+/* Budgets created with all-zero limits take the documented defaults. */
+static void
+default_limits(void **state)
+{
+	struct shmguard_budget *budget = shmguard_budget_create(NULL);
+	assert_non_null(budget);
+	int fd = client_memfd_create("defaults", PAGES(1), false);
+	struct shmguard_pool *pools[20];
+	for (int i = 0; i < 20; i++) {
+		pools[i] = pool_in(budget, fd, PAGES(1));
+	}
+	assert_int_equal(shmguard_budget_get_pools(budget), 20);
+	assert_int_equal(shmguard_budget_get_mapped_bytes(budget), PAGES(20));
+	for (int i = 0; i < 20; i++) {
+		shmguard_pool_unref(pools[i]);
+	}
+	assert_int_equal(shmguard_budget_get_pools(budget), 0);
+	shmguard_budget_unref(budget);
+	close(fd);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		LEAK_CHECKED(max_pools),
+		LEAK_CHECKED(max_mapped_bytes),
+		LEAK_CHECKED(max_generations),
+		LEAK_CHECKED(max_mappings),
+		LEAK_CHECKED(budget_outlives_its_creator),
+		LEAK_CHECKED(default_limits),
+	};
+	return cmocka_run_group_tests(tests, setup_warm_up, NULL);
+}
