@@ -232,16 +232,12 @@ shm_buffer_write(struct server *server, struct wl_resource *resource, const void
 
 	/*
 	 * A fault here is the client truncating the buffer it asked us to
-	 * fill. That costs it this frame, not its connection: the policy is
-	 * "zeros" for the length of the copy, whatever --policy says for
-	 * buffers the compositor shows.
+	 * fill: the frame fails, and the library applies --policy to the
+	 * client as for any other fault (by default wl_shm.invalid_fd).
 	 */
-	enum shmguard_fault_policy policy = shmguard_shm_get_fault_policy(shm->shm);
-	shmguard_shm_set_fault_policy(shm->shm, SHMGUARD_FAULT_POLICY_ZEROS);
 	struct shmguard_fault_report report;
 	size_t length = (size_t)stride * (size_t)(height - 1) + row_bytes;
 	int ret = shmguard_buffer_write(buffer, 0, pixels, length, &report);
-	shmguard_shm_set_fault_policy(shm->shm, policy);
 	if (ret == -EFAULT) {
 		*why = report.kind == SHMGUARD_FAULT_IO_ERROR ? "I/O error on the client's file"
 							      : "the client truncated its file";

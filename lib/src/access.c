@@ -11,6 +11,7 @@
 
 #include "shmguard/shmguard.h"
 
+#include "access.h"
 #include "guard.h"
 #include "mapping.h"
 #include "pool.h"
@@ -52,6 +53,7 @@ window_push(struct guard_thread *thread, struct guard_window *window, unsigned d
 	window->fault = 0;
 	window->span_end = offset + length;
 	window->mode = (uint8_t)mode;
+	window->tag = NULL;
 	atomic_signal_fence(memory_order_seq_cst);
 	thread->depth = depth + 1;
 }
@@ -238,4 +240,27 @@ shmguard_pool_write(struct shmguard_pool *pool, uint64_t offset, const void *src
 	struct shmguard_fault_report *report)
 {
 	return guarded_copy(pool, offset, length, SHMGUARD_ACCESS_WRITE, NULL, src, report);
+}
+
+void
+access_set_tag(struct shmguard_access *access, const void *tag)
+{
+	((struct guard_window *)access)->tag = tag;
+}
+
+struct shmguard_access *
+access_find_tagged(const void *tag)
+{
+	struct guard_thread *thread = guard_current_thread;
+	if (thread == NULL) {
+		return NULL;
+	}
+	for (unsigned i = thread->depth; i-- > 0;) {
+		struct guard_window *window = &thread->windows[i];
+		if (window->tag == tag &&
+			atomic_load_explicit(&window->region, memory_order_relaxed) != NULL) {
+			return (struct shmguard_access *)window;
+		}
+	}
+	return NULL;
 }

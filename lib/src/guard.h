@@ -53,6 +53,8 @@ struct guard_window {
 	/* Pool offset just past the window's range, and its access mode. */
 	uint64_t span_end;
 	uint8_t mode;
+	/* What a layer above the core opened this window for (a buffer). */
+	const void *tag;
 };
 
 struct guard_thread {

@@ -348,13 +348,13 @@ static void
 test_resize_shrink(void **state)
 {
 	expect_resize_error(
-		POOL_SIZE / 2, POOL_SIZE, WL_SHM_ERROR_INVALID_STRIDE, "shrinking pool invalid");
+		POOL_SIZE / 2, POOL_SIZE, WL_SHM_ERROR_INVALID_FD, "shrinking pool invalid");
 }
 
 static void
 test_resize_negative(void **state)
 {
-	expect_resize_error(-1, POOL_SIZE, WL_SHM_ERROR_INVALID_STRIDE, "shrinking pool invalid");
+	expect_resize_error(-1, POOL_SIZE, WL_SHM_ERROR_INVALID_FD, "shrinking pool invalid");
 }
 
 static void

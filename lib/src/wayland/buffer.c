@@ -15,6 +15,7 @@
 
 #include "shmguard/wayland.h"
 
+#include "../access.h"
 #include "../log.h"
 #include "buffer.h"
 #include "client_budget.h"
@@ -23,20 +24,6 @@
 
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
-
-/* The core nests at most this many windows per thread. */
-#define MAX_OPEN_ACCESSES 32
-
-/* This thread's open buffer accesses, innermost last: the core's window
- * handle for each, so that end_access needs only the buffer. */
-struct open_access {
-	struct shmguard_buffer *buffer;
-	struct shmguard_access *access;
-};
-
-static __thread struct open_access open_accesses[MAX_OPEN_ACCESSES]
-	__attribute__((tls_model("initial-exec")));
-static __thread unsigned open_count __attribute__((tls_model("initial-exec")));
 
 static void
 buffer_handle_destroy(struct wl_client *client, struct wl_resource *resource)
@@ -298,63 +285,37 @@ fault_seen(struct shmguard_buffer *buffer, const struct shmguard_fault_report *r
 	shm_handle_fault(pool->owner->shm, buffer, report);
 }
 
+/*
+ * The core window of each open access lives on the thread's window stack,
+ * tagged with its buffer, so that end_access needs only the buffer and no
+ * thread-local state of our own (a large initial-exec TLS block would keep
+ * the library from being dlopen()ed).
+ */
 SHMGUARD_EXPORT int
 shmguard_buffer_begin_access(
 	struct shmguard_buffer *buffer, enum shmguard_access_mode mode, void **data)
 {
-	unsigned count = open_count;
-	if (unlikely(count >= MAX_OPEN_ACCESSES)) {
-		return -EMFILE;
-	}
 	if (unlikely(atomic_load_explicit(&buffer->pool->revalidate_pending,
 		    memory_order_relaxed))) {
 		shm_pool_try_revalidate(buffer->pool);
 	}
-	struct open_access *slot = &open_accesses[count];
+	struct shmguard_access *access;
 	int ret = shmguard_access_begin(
-		buffer->core, buffer->offset, buffer->span, mode, &slot->access, data);
+		buffer->core, buffer->offset, buffer->span, mode, &access, data);
 	if (unlikely(ret != 0)) {
 		return ret;
 	}
-	slot->buffer = buffer;
-	open_count = count + 1;
+	access_set_tag(access, buffer);
 	return 0;
-}
-
-/* Take the core window of this thread's innermost access on @p buffer off
- * the stack, when it is not the innermost access of all. */
-static struct shmguard_access *
-pop_inner_access(struct shmguard_buffer *buffer)
-{
-	unsigned count = open_count;
-	unsigned i = count;
-	while (i > 0 && open_accesses[i - 1].buffer != buffer) {
-		i--;
-	}
-	assert(i > 0 && "shmguard_buffer_end_access() without a begin on this thread");
-	if (i == 0) {
-		return NULL;
-	}
-	struct shmguard_access *access = open_accesses[i - 1].access;
-	/* Accesses on different buffers may end out of order. */
-	memmove(&open_accesses[i - 1], &open_accesses[i], (count - i) * sizeof(open_accesses[0]));
-	open_count = count - 1;
-	return access;
 }
 
 SHMGUARD_EXPORT bool
 shmguard_buffer_end_access(struct shmguard_buffer *buffer, struct shmguard_fault_report *report)
 {
-	unsigned count = open_count;
-	struct shmguard_access *access;
-	if (likely(count > 0 && open_accesses[count - 1].buffer == buffer)) {
-		access = open_accesses[count - 1].access;
-		open_count = count - 1;
-	} else {
-		access = pop_inner_access(buffer);
-		if (access == NULL) {
-			return false;
-		}
+	struct shmguard_access *access = access_find_tagged(buffer);
+	assert(access != NULL && "shmguard_buffer_end_access() without a begin on this thread");
+	if (access == NULL) {
+		return false;
 	}
 
 	struct shmguard_fault_report local;

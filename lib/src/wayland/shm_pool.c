@@ -93,7 +93,8 @@ pool_handle_resize(struct wl_client *client, struct wl_resource *resource, int32
 	struct shm_pool *pool = wl_resource_get_user_data(resource);
 	uint64_t current = shmguard_pool_get_size(pool->core);
 	if (size < 0 || (uint64_t)size < current) {
-		wl_resource_post_error(resource, WL_SHM_ERROR_INVALID_STRIDE,
+		/* invalid_fd, as libwayland answers the same request. */
+		wl_resource_post_error(resource, WL_SHM_ERROR_INVALID_FD,
 			"shrinking pool invalid (from %llu to %d bytes)",
 			(unsigned long long)current, size);
 		return;
