@@ -131,6 +131,28 @@ budget_release_pool(struct shmguard_budget *budget)
 }
 
 enum shmguard_pool_error
+budget_charge_bytes(struct shmguard_budget *budget, uint64_t bytes)
+{
+	if (budget == NULL) {
+		return SHMGUARD_POOL_OK;
+	}
+	uint64_t mapped = atomic_fetch_add(&budget->mapped_bytes, bytes);
+	if (mapped + bytes < mapped || mapped + bytes > budget->limits.max_mapped_bytes) {
+		atomic_fetch_sub(&budget->mapped_bytes, bytes);
+		return SHMGUARD_POOL_ERROR_OVER_BUDGET;
+	}
+	return SHMGUARD_POOL_OK;
+}
+
+void
+budget_release_bytes(struct shmguard_budget *budget, uint64_t bytes)
+{
+	if (budget != NULL) {
+		atomic_fetch_sub(&budget->mapped_bytes, bytes);
+	}
+}
+
+enum shmguard_pool_error
 budget_charge_mapping(struct shmguard_budget *budget, uint64_t bytes)
 {
 	uint32_t in_use = atomic_fetch_add(&mappings_in_use, 1);
@@ -138,25 +160,18 @@ budget_charge_mapping(struct shmguard_budget *budget, uint64_t bytes)
 		atomic_fetch_sub(&mappings_in_use, 1);
 		return SHMGUARD_POOL_ERROR_TOO_MANY_MAPPINGS;
 	}
-	if (budget == NULL) {
-		return SHMGUARD_POOL_OK;
-	}
-	uint64_t mapped = atomic_fetch_add(&budget->mapped_bytes, bytes);
-	if (mapped + bytes < mapped || mapped + bytes > budget->limits.max_mapped_bytes) {
-		atomic_fetch_sub(&budget->mapped_bytes, bytes);
+	enum shmguard_pool_error error = budget_charge_bytes(budget, bytes);
+	if (error != SHMGUARD_POOL_OK) {
 		atomic_fetch_sub(&mappings_in_use, 1);
-		return SHMGUARD_POOL_ERROR_OVER_BUDGET;
 	}
-	return SHMGUARD_POOL_OK;
+	return error;
 }
 
 void
 budget_release_mapping(struct shmguard_budget *budget, uint64_t bytes)
 {
 	atomic_fetch_sub(&mappings_in_use, 1);
-	if (budget != NULL) {
-		atomic_fetch_sub(&budget->mapped_bytes, bytes);
-	}
+	budget_release_bytes(budget, bytes);
 }
 
 uint32_t

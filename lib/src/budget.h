@@ -29,6 +29,14 @@ budget_charge_mapping(struct shmguard_budget *budget, uint64_t bytes);
 void
 budget_release_mapping(struct shmguard_budget *budget, uint64_t bytes);
 
+/* Charge (or release) @p bytes more of an existing mapping to @p budget
+ * (may be NULL): a mapping that grew in place. */
+enum shmguard_pool_error
+budget_charge_bytes(struct shmguard_budget *budget, uint64_t bytes);
+
+void
+budget_release_bytes(struct shmguard_budget *budget, uint64_t bytes);
+
 /* Generations a pool may keep alive at once. */
 uint32_t
 budget_max_generations(const struct shmguard_budget *budget);

@@ -388,6 +388,13 @@ guard_scan_begin(void)
 }
 
 bool
+guard_scan_begin_alone(void)
+{
+	pthread_mutex_lock(&registry_lock);
+	return registry_count == 0 || (registry_count == 1 && registry == guard_current_thread);
+}
+
+bool
 guard_region_referenced(const struct guard_region *region)
 {
 	for (const struct guard_thread *t = registry; t != NULL; t = t->next) {

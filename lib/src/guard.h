@@ -159,6 +159,14 @@ guard_scan_begin(void);
 bool
 guard_region_referenced(const struct guard_region *region);
 
+/* Like guard_scan_begin() without the barrier, for a caller about to change
+ * a mapping in place: takes the registry lock and returns true if no thread
+ * but the caller can have a window open (no other thread ever opened one,
+ * and none can start to while the lock is held). Ends with
+ * guard_scan_end() either way. */
+bool
+guard_scan_begin_alone(void);
+
 void
 guard_scan_end(void);
 

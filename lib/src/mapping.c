@@ -126,6 +126,49 @@ out:
 	return ret;
 }
 
+bool
+generation_grow(struct generation *generation, uint64_t size, const struct file_facts *facts)
+{
+	/* A nosigbus mapping may hold stale zero pages, a faulted one zero
+	 * pages of our own, and a write mapping would need moving too: all
+	 * of those get a fresh generation. */
+	if (generation->read_strategy == SHMGUARD_STRATEGY_NOSIGBUS ||
+		strategy_for_read(facts, size, NULL) == SHMGUARD_STRATEGY_NOSIGBUS ||
+		atomic_load(&generation->region.first_fault) != 0 ||
+		atomic_load(&generation->region.remaps) != 0 ||
+		atomic_load(&generation->region.write_start) != 0 || size > (uint64_t)PTRDIFF_MAX ||
+		facts->size < size) {
+		return false;
+	}
+	uint64_t extra = size - generation->size;
+	if (budget_charge_bytes(generation->budget, extra) != SHMGUARD_POOL_OK) {
+		return false;
+	}
+	bool grown = false;
+	if (guard_scan_begin_alone() && !guard_region_referenced(&generation->region)) {
+		/* No window anywhere can be on this mapping, and none can open
+		 * while we hold the registry: moving it is invisible. mremap
+		 * keeps the pages already faulted in, where a fresh mapping
+		 * plus munmap would tear them down (milliseconds at 64 MiB). */
+		void *moved = mremap((void *)generation->region.read_start, generation->size, size,
+			MREMAP_MAYMOVE);
+		if (moved != MAP_FAILED) {
+			generation->region.read_start = (uintptr_t)moved;
+			generation->region.length = size;
+			generation->size = size;
+			generation->read_strategy = strategy_for_read(facts, size, NULL);
+			generation->write_strategy = strategy_for_write(facts, size, NULL);
+			generation->write_refusal = file_facts_write_refusal(facts);
+			grown = true;
+		}
+	}
+	guard_scan_end();
+	if (!grown) {
+		budget_release_bytes(generation->budget, extra);
+	}
+	return grown;
+}
+
 static void
 generation_unmap(struct generation *generation)
 {

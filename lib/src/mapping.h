@@ -47,6 +47,13 @@ generation_create(int fd, uint64_t size, const struct file_facts *facts,
 int
 generation_map_write(struct generation *generation, uint8_t **base);
 
+/* Grow @p generation's mapping to @p size in place when no window of any
+ * thread can be on it (the caller is the only thread that ever opened
+ * one). Returns false, changing nothing, when a new generation is needed
+ * instead. The caller serialises changes to the generation. */
+bool
+generation_grow(struct generation *generation, uint64_t size, const struct file_facts *facts);
+
 /* Retire: unmapped as soon as no window refers to it (maybe now). */
 void
 generation_retire(struct generation *generation);

@@ -180,7 +180,12 @@ shmguard_pool_resize(struct shmguard_pool *pool, uint64_t new_size,
 		error = SHMGUARD_POOL_ERROR_SHRINK;
 		ret = -EINVAL;
 	} else if (new_size > current->size) {
-		ret = pool_replace(pool, new_size, &error);
+		struct file_facts facts;
+		bool grown = file_facts_read(pool->fd, &facts) == SHMGUARD_POOL_OK &&
+			generation_grow(current, new_size, &facts);
+		if (!grown) {
+			ret = pool_replace(pool, new_size, &error);
+		}
 	}
 	pthread_mutex_unlock(&pool->lock);
 	set_error(error_out, error);
