@@ -46,16 +46,11 @@ set(enum shmguard_mechanism mechanism, bool supported, const char *how)
 	results[mechanism].how = how;
 }
 
-/* A memfd of @p pages pages; -1 on failure. */
-static int
-probe_memfd(unsigned flags, size_t pages)
+/* Set the probes' shared memfd to @p pages pages; false on failure. */
+static bool
+resize_pages(int fd, size_t pages)
 {
-	int fd = memfd_create("shmguard-probe", MFD_CLOEXEC | flags);
-	if (fd >= 0 && ftruncate(fd, (off_t)(pages * page)) != 0) {
-		close(fd);
-		fd = -1;
-	}
-	return fd;
+	return fd >= 0 && ftruncate(fd, (off_t)(pages * page)) == 0;
 }
 
 static void
@@ -77,11 +72,10 @@ probe_madv_populate_read(void)
 }
 
 static void
-probe_map_nosigbus(void)
+probe_map_nosigbus(int fd)
 {
 	enum shmguard_mechanism m = SHMGUARD_MECHANISM_MAP_NOSIGBUS;
-	int fd = probe_memfd(0, 1);
-	if (fd < 0) {
+	if (!resize_pages(fd, 1)) {
 		set(m, false, "could not create a one-page memfd to test with");
 		return;
 	}
@@ -89,7 +83,7 @@ probe_map_nosigbus(void)
 	uint8_t *p = mmap(NULL, 2 * page, PROT_READ, MAP_PRIVATE | SHMGUARD_MAP_NOSIGBUS, fd, 0);
 	if (p == MAP_FAILED) {
 		set(m, false, "mmap(MAP_PRIVATE|MAP_NOSIGBUS) was refused");
-		goto out;
+		return;
 	}
 	if (results[SHMGUARD_MECHANISM_MADV_POPULATE_READ].supported) {
 		if (madvise(p + page, page, MADV_POPULATE_READ) == 0) {
@@ -103,16 +97,14 @@ probe_map_nosigbus(void)
 		set(m, false, "the flag was accepted but ignored: a guarded read past EOF raised SIGBUS");
 	}
 	munmap(p, 2 * page);
-out:
-	close(fd);
 }
 
+/* Last: the seal it adds stays on the memfd. */
 static void
-probe_memfd_seals(void)
+probe_memfd_seals(int fd)
 {
 	enum shmguard_mechanism m = SHMGUARD_MECHANISM_MEMFD_SEALS;
-	int fd = probe_memfd(MFD_ALLOW_SEALING, 2);
-	if (fd < 0) {
+	if (!resize_pages(fd, 2)) {
 		set(m, false, "memfd_create(MFD_ALLOW_SEALING) failed");
 		return;
 	}
@@ -123,15 +115,13 @@ probe_memfd_seals(void)
 	} else {
 		set(m, true, "a memfd sealed with F_SEAL_SHRINK refused to shrink (EPERM)");
 	}
-	close(fd);
 }
 
 static void
-probe_map_shared_validate(void)
+probe_map_shared_validate(int fd)
 {
 	enum shmguard_mechanism m = SHMGUARD_MECHANISM_MAP_SHARED_VALIDATE;
-	int fd = probe_memfd(0, 1);
-	if (fd < 0) {
+	if (!resize_pages(fd, 1)) {
 		set(m, false, "could not create a memfd to test with");
 		return;
 	}
@@ -144,22 +134,20 @@ probe_map_shared_validate(void)
 	} else {
 		set(m, true, "an unknown flag (0x200000) was refused with EOPNOTSUPP");
 	}
-	close(fd);
 }
 
 static void
-probe_mremap_dontunmap(void)
+probe_mremap_dontunmap(int fd)
 {
 	enum shmguard_mechanism m = SHMGUARD_MECHANISM_MREMAP_DONTUNMAP;
-	int fd = probe_memfd(0, 1);
-	if (fd < 0) {
+	if (!resize_pages(fd, 1)) {
 		set(m, false, "could not create a memfd to test with");
 		return;
 	}
 	uint8_t *p = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (p == MAP_FAILED) {
 		set(m, false, "could not map the memfd");
-		goto out;
+		return;
 	}
 	p[0] = 0x5a;
 	/* The raw call: glibc's wrapper passes no new_address unless
@@ -176,12 +164,10 @@ probe_mremap_dontunmap(void)
 		munmap(moved, page);
 	}
 	munmap(p, page);
-out:
-	close(fd);
 }
 
 static void
-probe_map_droppable(void)
+probe_map_droppable(int fd)
 {
 	enum shmguard_mechanism m = SHMGUARD_MECHANISM_MAP_DROPPABLE;
 	uint8_t *p = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_DROPPABLE | MAP_ANONYMOUS, -1, 0);
@@ -194,14 +180,12 @@ probe_map_droppable(void)
 	munmap(p, page);
 
 	bool file_ok = false;
-	int fd = probe_memfd(0, 1);
-	if (fd >= 0) {
+	if (resize_pages(fd, 1)) {
 		void *f = mmap(NULL, page, PROT_READ, MAP_DROPPABLE, fd, 0);
 		if (f != MAP_FAILED) {
 			file_ok = true;
 			munmap(f, page);
 		}
-		close(fd);
 	}
 	if (!anonymous_ok) {
 		set(m, false, "MAP_DROPPABLE memory did not keep a written byte");
@@ -239,18 +223,16 @@ probe_mlock_onfault(void)
 }
 
 static void
-probe_process_vm_readv(void)
+probe_process_vm_readv(int fd)
 {
 	enum shmguard_mechanism m = SHMGUARD_MECHANISM_PROCESS_VM_READV;
-	int fd = probe_memfd(0, 2);
-	if (fd < 0) {
+	if (!resize_pages(fd, 2)) {
 		set(m, false, "could not create a memfd to test with");
 		return;
 	}
 	uint8_t *p = mmap(NULL, 2 * page, PROT_READ, MAP_SHARED, fd, 0);
 	if (p == MAP_FAILED) {
 		set(m, false, "could not map the memfd");
-		close(fd);
 		return;
 	}
 	static uint8_t buffer[2 * 65536];
@@ -271,7 +253,6 @@ probe_process_vm_readv(void)
 		set(m, false, "process_vm_readv read past EOF of a truncated mapping");
 	}
 	munmap(p, 2 * page);
-	close(fd);
 }
 
 static void
@@ -290,15 +271,21 @@ probe_all(void)
 {
 	page = (size_t)sysconf(_SC_PAGESIZE);
 	guard_init();
+	/* One memfd for every probe (creating one costs ~10 us), resized as
+	 * each needs; the seal probe runs last since its seal stays. */
+	int fd = memfd_create("shmguard-probe", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	probe_madv_populate_read();
-	probe_map_nosigbus();
-	probe_memfd_seals();
-	probe_map_shared_validate();
-	probe_mremap_dontunmap();
-	probe_map_droppable();
+	probe_map_nosigbus(fd);
+	probe_map_shared_validate(fd);
+	probe_mremap_dontunmap(fd);
+	probe_map_droppable(fd);
+	probe_process_vm_readv(fd);
+	probe_memfd_seals(fd);
 	probe_mlock_onfault();
-	probe_process_vm_readv();
 	probe_membarrier();
+	if (fd >= 0) {
+		close(fd);
+	}
 }
 
 SHMGUARD_EXPORT const struct shmguard_probe_result *
