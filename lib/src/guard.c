@@ -28,7 +28,11 @@ __thread struct guard_thread *guard_current_thread __attribute__((tls_model("ini
 bool guard_publish_needs_fence = true;
 _Atomic unsigned guard_retire_epoch;
 
-static struct sigaction previous_action;
+/* The handler we chain to. guard_reinstall() fills the slot not in use and
+ * then publishes it, so a handler running on another thread meanwhile
+ * reads a whole, unchanging action. */
+static struct sigaction previous_slots[2];
+static _Atomic(const struct sigaction *) previous_action = &previous_slots[0];
 static struct sigaction our_action;
 static pthread_mutex_t install_lock = PTHREAD_MUTEX_INITIALIZER;
 /* While this thread runs the previous handler on our behalf: the stack
@@ -133,16 +137,18 @@ pass_to_previous(int signo, siginfo_t *info, void *context, uintptr_t frame)
 		die_by_default();
 		return;
 	}
-	if (previous_action.sa_flags & SA_SIGINFO) {
-		if (previous_action.sa_sigaction == NULL) {
+	const struct sigaction *previous =
+		atomic_load_explicit(&previous_action, memory_order_acquire);
+	if (previous->sa_flags & SA_SIGINFO) {
+		if (previous->sa_sigaction == NULL) {
 			die_by_default();
 			return;
 		}
 		chaining_frame = frame;
-		previous_action.sa_sigaction(signo, info, context);
-	} else if (previous_action.sa_handler != SIG_DFL && previous_action.sa_handler != SIG_IGN) {
+		previous->sa_sigaction(signo, info, context);
+	} else if (previous->sa_handler != SIG_DFL && previous->sa_handler != SIG_IGN) {
 		chaining_frame = frame;
-		previous_action.sa_handler(signo);
+		previous->sa_handler(signo);
 	} else {
 		/* SIG_DFL or SIG_IGN before us (a hardware fault is never
 		 * ignored). */
@@ -259,7 +265,7 @@ init_once_fn(void)
 	our_action.sa_sigaction = handle_sigbus;
 	our_action.sa_flags = SA_SIGINFO | SA_ONSTACK;
 	sigemptyset(&our_action.sa_mask);
-	if (sigaction(SIGBUS, &our_action, &previous_action) != 0) {
+	if (sigaction(SIGBUS, &our_action, &previous_slots[0]) != 0) {
 		init_error = -errno;
 	}
 }
@@ -277,7 +283,11 @@ guard_reinstall(void)
 		!((current.sa_flags & SA_SIGINFO) && current.sa_sigaction == handle_sigbus)) {
 		/* Someone installed a SIGBUS handler over ours: go back on top
 		 * and chain to theirs for faults that are not ours. */
-		previous_action = current;
+		struct sigaction *slot = atomic_load(&previous_action) == &previous_slots[0]
+			? &previous_slots[1]
+			: &previous_slots[0];
+		*slot = current;
+		atomic_store_explicit(&previous_action, slot, memory_order_release);
 		reinstalled = sigaction(SIGBUS, &our_action, NULL) == 0;
 	}
 	pthread_mutex_unlock(&install_lock);

@@ -20,7 +20,7 @@ extern "C" {
 #define SHMGUARD_EXPORT
 #endif
 
-/** Version of the library, as "MAJOR.MINOR.PATCH". */
+/** Version of the library, as "MAJOR.MINOR.PATCH" (static storage). Any thread. */
 SHMGUARD_EXPORT const char *
 shmguard_version(void);
 
@@ -36,7 +36,11 @@ enum shmguard_log_level {
 	SHMGUARD_LOG_DEBUG,
 };
 
-/** Name of a log level ("error", "warning", ...). */
+/**
+ * Name of a log level ("error", "warning", ...). Like every _to_str()
+ * function of the library: a static string, never NULL ("unknown level"
+ * for a value outside the enum); any thread.
+ */
 SHMGUARD_EXPORT const char *
 shmguard_log_level_to_str(enum shmguard_log_level level);
 
@@ -44,15 +48,24 @@ shmguard_log_level_to_str(enum shmguard_log_level level);
  * Route the library's messages to @p handler, called with @p user_data.
  * NULL restores the default: messages at or above the threshold go to
  * stderr. The handler may be called from any thread that calls into the
- * library, never from a signal handler. Messages a client can trigger are
- * rate-limited before they reach the handler.
+ * library, never from a signal handler; calls are serialised (one at a
+ * time, under the library's log lock: the handler must not call
+ * shmguard_log_set_handler() or shmguard_log_set_level()). The message is
+ * valid only during the call. Messages a client can
+ * trigger are rate-limited before they reach the handler.
+ *
+ * Process-wide. Thread-safe: a message being emitted while the handler is
+ * replaced goes to the old or the new one, whole. Not async-signal-safe.
  */
 SHMGUARD_EXPORT void
 shmguard_log_set_handler(void (*handler)(enum shmguard_log_level level, const char *format,
 				 va_list args, void *user_data),
 	void *user_data);
 
-/** Drop messages less severe than @p level (default: SHMGUARD_LOG_ERROR). */
+/**
+ * Drop messages less severe than @p level (default: SHMGUARD_LOG_ERROR).
+ * Process-wide; thread-safe; not async-signal-safe.
+ */
 SHMGUARD_EXPORT void
 shmguard_log_set_level(enum shmguard_log_level level);
 
@@ -80,6 +93,7 @@ enum shmguard_mechanism {
 	SHMGUARD_MECHANISM_MEMBARRIER,
 	/** madvise(MADV_POPULATE_READ) reports EFAULT instead of SIGBUS. */
 	SHMGUARD_MECHANISM_MADV_POPULATE_READ,
+	/** Number of mechanisms (the length of shmguard_probe()'s table). */
 	SHMGUARD_MECHANISM_COUNT,
 };
 
@@ -136,9 +150,12 @@ SHMGUARD_EXPORT const char *
 shmguard_access_mode_to_str(enum shmguard_access_mode mode);
 
 /**
- * The strategy a pool of @p size bytes over @p fd (borrowed) would use for
- * @p mode, and why, in one static sentence stored in @p why (if not NULL).
- * Returns -errno if @p fd cannot be inspected, else the strategy (>= 0).
+ * The strategy a pool of @p size bytes over @p fd (borrowed: not closed)
+ * would use for @p mode, and why, in one static sentence stored in @p why
+ * (if not NULL). Nothing is mapped; the fd is inspected with fstat() and
+ * fcntl(F_GET_SEALS). Returns the strategy (>= 0), or -EBADF (not an open
+ * fd) or -EINVAL (not a mappable regular file, or WRITE on a read-only or
+ * write-sealed fd), with the reason in @p why. Thread-safe.
  */
 SHMGUARD_EXPORT int
 shmguard_strategy_choose(int fd, uint64_t size, enum shmguard_access_mode mode, const char **why);
@@ -161,8 +178,9 @@ struct shmguard_budget_limits {
 struct shmguard_budget;
 
 /**
- * Create a budget with @p limits (NULL: the defaults). Returns NULL on
- * ENOMEM. The caller holds one reference.
+ * Create a budget with @p limits (copied; NULL or zero fields: the
+ * defaults). Returns NULL on ENOMEM. The caller holds one reference; each
+ * pool charged to the budget holds another. Thread-safe.
  */
 SHMGUARD_EXPORT struct shmguard_budget *
 shmguard_budget_create(const struct shmguard_budget_limits *limits);
@@ -175,11 +193,14 @@ shmguard_budget_ref(struct shmguard_budget *budget);
 SHMGUARD_EXPORT void
 shmguard_budget_unref(struct shmguard_budget *budget);
 
-/** Pools currently charged to @p budget. */
+/** Pools currently charged to @p budget (a snapshot). Thread-safe. */
 SHMGUARD_EXPORT uint32_t
 shmguard_budget_get_pools(const struct shmguard_budget *budget);
 
-/** Bytes currently mapped on behalf of @p budget. */
+/**
+ * Bytes currently mapped on behalf of @p budget, read and write mappings
+ * of every live generation (a snapshot). Thread-safe.
+ */
 SHMGUARD_EXPORT uint64_t
 shmguard_budget_get_mapped_bytes(const struct shmguard_budget *budget);
 
@@ -187,6 +208,9 @@ shmguard_budget_get_mapped_bytes(const struct shmguard_budget *budget);
  * Process-wide bound on the mappings the library holds, so the guard's
  * remap always finds room below vm.max_map_count. The default is half of
  * vm.max_map_count at the first call into the library. 0 restores it.
+ * Applies to mappings made from now on (existing ones stay); a mapping
+ * that would pass it fails with SHMGUARD_POOL_ERROR_TOO_MANY_MAPPINGS
+ * (-ENOSPC). Thread-safe.
  */
 SHMGUARD_EXPORT void
 shmguard_set_max_mappings(uint32_t max_mappings);
@@ -251,7 +275,13 @@ struct shmguard_pool;
  *
  * The fd must be a readable regular file at least @p size bytes long.
  * Returns NULL and sets @p error (if not NULL) to the reason otherwise.
- * The caller holds one reference. Thread-safe.
+ * The caller holds one reference. Thread-safe; not async-signal-safe.
+ *
+ * Signals: the first pool (or shmguard_probe()) installs the library's
+ * SIGBUS handler for the whole process, chaining to the one installed
+ * before. Each later call checks that it is still on top; if another
+ * handler was installed over it, it goes back on top and chains to that
+ * one (logged at SHMGUARD_LOG_INFO).
  */
 SHMGUARD_EXPORT struct shmguard_pool *
 shmguard_pool_create(int fd, uint64_t size, struct shmguard_budget *budget,
@@ -272,9 +302,12 @@ shmguard_pool_unref(struct shmguard_pool *pool);
 /**
  * Grow the pool to @p new_size at once: a new mapping generation, with the
  * strategy decided again (seals and file size re-checked). Windows open on
- * the old generation keep valid pointers until they close. Returns 0, or
- * -EINVAL (shrink, bad size), -ENXIO (file too short), -ENOSPC (budget),
- * -ENOMEM, with @p error (if not NULL) saying which. Thread-safe.
+ * the old generation keep valid pointers until they close. The same size
+ * is a no-op. Returns 0, or -EINVAL (shrink, bad size, unmappable),
+ * -ENXIO (file too short), -ENOSPC (the budget or the process-wide
+ * mapping bound), -ENOMEM, with @p error (if not NULL) saying which. On
+ * failure the pool keeps its current generation. Thread-safe (resizes of
+ * one pool are serialised).
  */
 SHMGUARD_EXPORT int
 shmguard_pool_resize(struct shmguard_pool *pool, uint64_t new_size,
@@ -283,23 +316,26 @@ shmguard_pool_resize(struct shmguard_pool *pool, uint64_t new_size,
 /**
  * If the current generation faulted and the file is now long enough again,
  * map it afresh as a new generation (the policy of when to call this is
- * the caller's). Returns 0 when the pool is healthy afterwards, -ENXIO if
- * the file is still short, other -errno as shmguard_pool_resize().
+ * the caller's); windows open on the faulted one keep it until they close.
+ * Returns 0 when the pool is healthy afterwards (also when it never
+ * faulted), -ENXIO if the file is still short, other -errno as
+ * shmguard_pool_resize(). Thread-safe.
  */
 SHMGUARD_EXPORT int
 shmguard_pool_revalidate(struct shmguard_pool *pool);
 
-/** Size in bytes of the current generation. */
+/** Size in bytes of the current generation. Thread-safe. */
 SHMGUARD_EXPORT uint64_t
 shmguard_pool_get_size(const struct shmguard_pool *pool);
 
-/** Strategy of the current generation for @p mode. */
+/** Strategy of the current generation for @p mode. Thread-safe. */
 SHMGUARD_EXPORT enum shmguard_strategy
 shmguard_pool_get_strategy(const struct shmguard_pool *pool, enum shmguard_access_mode mode);
 
 /**
  * Whether @p mode access can work on this pool; if not, @p error (if not
  * NULL) says why (SHMGUARD_POOL_ERROR_READ_ONLY_FD or _WRITE_SEALED).
+ * READ always can. Thread-safe; no system call.
  */
 SHMGUARD_EXPORT bool
 shmguard_pool_allows(const struct shmguard_pool *pool, enum shmguard_access_mode mode,
@@ -333,8 +369,12 @@ struct shmguard_fault_report {
 };
 
 /**
- * The fault recorded on the pool's current generation, if any, classified
- * now. Returns true and fills @p report (if not NULL) if it faulted.
+ * The first fault recorded on the pool's current generation, if any, as
+ * classified when it happened (the file size is fstat()'s at that time).
+ * Returns true and fills @p report (if not NULL) if it faulted; false,
+ * with @p report's kind SHMGUARD_FAULT_NONE, otherwise. A resize or a
+ * successful revalidate starts a generation without a fault.
+ * Thread-safe; no system call.
  */
 SHMGUARD_EXPORT bool
 shmguard_pool_get_fault(struct shmguard_pool *pool, struct shmguard_fault_report *report);
@@ -352,24 +392,39 @@ struct shmguard_access;
  * (pixman, a GL upload) may then touch those bytes until
  * shmguard_access_end(): if the client truncates the file meanwhile, the
  * faulting range reads as zeros and the fault is reported at the end.
- * A WRITE window maps the pool writable on first use.
+ * A WRITE window maps the pool writable on first use (charged to the
+ * pool's budget).
+ *
+ * Lifetime: the window keeps the generation it opened on mapped, even if
+ * the pool is resized or its last reference dropped meanwhile; the
+ * caller must still hold a pool reference when calling this. The window
+ * itself (@p access) belongs to the library and is valid until
+ * shmguard_access_end().
  *
  * Windows nest on any pools, up to 32 per thread; they must be closed on
  * the thread that opened them. No system call and no lock on this path
- * once the pool's mapping exists. Async-signal-safe: no.
+ * once the pool's mapping exists (the first window of a thread allocates
+ * its window stack; the first WRITE window of a generation maps it).
+ * Async-signal-safe: no.
  *
  * Returns 0, -ERANGE (outside the pool), -EACCES (write on a read-only fd),
- * -EPERM (write on a write-sealed memfd), -EMFILE (too many nested
- * windows), -ENOMEM.
+ * -EPERM (write on a write-sealed memfd, or the kernel refused a writable
+ * mapping), -ENOSPC (the write mapping would pass the budget or the
+ * process-wide mapping bound), -EMFILE (too many nested windows),
+ * -ENOMEM.
  */
 SHMGUARD_EXPORT int
 shmguard_access_begin(struct shmguard_pool *pool, uint64_t offset, uint64_t length,
 	enum shmguard_access_mode mode, struct shmguard_access **access, void **data);
 
 /**
- * Close @p access. Returns true if the generation faulted (in this window
- * or earlier) and fills @p report (if not NULL); false otherwise. The
- * pointer from shmguard_access_begin() is invalid afterwards.
+ * Close @p access, on the thread that opened it (closing it elsewhere, or
+ * twice, is a bug the library assert()s). Returns true if the generation
+ * faulted (in this window or earlier) and fills @p report (if not NULL);
+ * false otherwise, with @p report's kind SHMGUARD_FAULT_NONE. The pointer
+ * from shmguard_access_begin() is invalid afterwards. No system call in
+ * the steady state (on the nosigbus strategy: one fstat()).
+ * Async-signal-safe: no.
  */
 SHMGUARD_EXPORT bool
 shmguard_access_end(struct shmguard_access *access, struct shmguard_fault_report *report);
@@ -379,10 +434,14 @@ shmguard_access_end(struct shmguard_access *access, struct shmguard_fault_report
 /* ------------------------------------------------------------------ */
 
 /**
- * Copy @p length bytes at @p offset of @p pool into @p dst. At the first
- * fault the copy stops and returns -EFAULT with @p report (if not NULL)
- * filled; @p dst then holds no promise. Returns 0, -EFAULT, -ERANGE or
- * -ENOMEM. No system call on success.
+ * Copy @p length bytes at @p offset of @p pool into @p dst, under
+ * sigsetjmp. At the first fault the copy stops and returns -EFAULT with
+ * @p report (if not NULL) filled; @p dst then holds no promise. A
+ * generation that faulted before keeps answering -EFAULT until a resize
+ * or shmguard_pool_revalidate() replaces it. Returns 0, -EFAULT, -ERANGE,
+ * -EMFILE (32 windows already open on this thread) or -ENOMEM. Any
+ * thread, with a pool reference held; no system call on success;
+ * async-signal-safe: no.
  */
 SHMGUARD_EXPORT int
 shmguard_pool_read(struct shmguard_pool *pool, uint64_t offset, void *dst, size_t length,
@@ -390,9 +449,12 @@ shmguard_pool_read(struct shmguard_pool *pool, uint64_t offset, void *dst, size_
 
 /**
  * Copy @p length bytes from @p src into @p pool at @p offset (write-back,
- * e.g. a screen capture). Returns 0, -EFAULT (a fault: the client's bytes
- * are undefined), -ERANGE, -EACCES (read-only fd), -EPERM (write-sealed),
- * -ENOMEM.
+ * e.g. a screen capture), under sigsetjmp; the first write makes the
+ * pool's write mapping. Returns 0, -EFAULT (a fault: the client's bytes
+ * are undefined; as for shmguard_pool_read(), also when the generation
+ * faulted before), -ERANGE, -EACCES (read-only fd), -EPERM (write-sealed),
+ * -ENOSPC (write mapping over the budget or mapping bound), -EMFILE,
+ * -ENOMEM. Any thread, with a pool reference held; async-signal-safe: no.
  */
 SHMGUARD_EXPORT int
 shmguard_pool_write(struct shmguard_pool *pool, uint64_t offset, const void *src, size_t length,
