@@ -65,6 +65,17 @@ struct server {
 	struct wl_listener new_xdg_surface;
 };
 
+/*
+ * server.c. server_create(): the display, backend, renderer and globals,
+ * from server->options; no socket, no output yet. server_start(): the
+ * headless output (when headless) and the backend. server_destroy():
+ * everything, clients first; also after a failed create or start.
+ * Each returns false with the reason logged on failure.
+ */
+bool server_create(struct server *server);
+bool server_start(struct server *server);
+void server_destroy(struct server *server);
+
 /* output.c: outputs, and rendering them every frame. output_finish()
  * before the backend is destroyed. */
 void output_init(struct server *server);

@@ -12,9 +12,9 @@
  * - a fault is reported only on a pool whose file was cut shorter than
  *   the pool, is classified "truncated", and lies past the file's end;
  * - bytes read are the file's pattern (pattern_byte(), never zero) or
- *   zeros; while a file never had a hole, a zero byte means the access
- *   reported a fault, and a successful guarded read returns the pattern
- *   exactly;
+ *   zeros; while a file never had a hole, a zero byte before the file's
+ *   end means the access reported a fault, and a successful guarded read
+ *   returns the pattern up to the file's end;
  * - at the end of every input: no fd, mapping, generation or budget
  *   charge left behind.
  *
@@ -101,8 +101,9 @@ struct fuzz_file {
 	int meta_fd;
 	/* What shmguard_pool_create() must refuse this fd with, by type. */
 	enum shmguard_pool_error type_error;
-	/* Never grown by ftruncate (a hole reads zeros) nor cut inside a
-	 * page (the page's tail reads zeros): every byte is the pattern. */
+	/* Never grown by ftruncate: no hole, every byte up to the end of
+	 * the file is the pattern. (Past the end, the rest of the last page
+	 * reads zeros without a fault.) */
 	bool clean;
 };
 
@@ -120,11 +121,14 @@ struct fuzz_pool {
 	int write_refusal;
 	enum shmguard_strategy strategy;
 	unsigned windows;
+	/* Serial of the current generation, as windows remember it. */
+	unsigned generation;
 };
 
 struct fuzz_window {
 	bool open;
 	unsigned pool;
+	unsigned generation;
 	struct shmguard_access *access;
 	uint8_t *data;
 	uint64_t offset;
@@ -150,6 +154,9 @@ struct fuzz_state {
 };
 
 static uint8_t pattern[MAX_FILE_BYTES];
+/* FUZZ_CORE_TRACE=1 in the environment: print each operation, to read a
+ * reproducer. */
+static bool trace;
 static uint8_t scratch[MAX_FILE_BYTES];
 
 static uint8_t
@@ -283,6 +290,14 @@ file_seals_now(const struct fuzz_file *file)
 	return seals < 0 ? 0 : seals;
 }
 
+/* Whether the fd pools are made from was opened for writing. */
+static bool
+file_writable(const struct fuzz_file *file)
+{
+	return file->kind != FILE_MEMFD_READ_ONLY && file->kind != FILE_PROC &&
+		file->kind != FILE_SYSFS;
+}
+
 /* Decide a new generation's write refusal and strategy as the design
  * says, from the file as it is now. */
 static void
@@ -290,7 +305,7 @@ model_new_generation(struct fuzz_state *s, struct fuzz_pool *pool)
 {
 	const struct fuzz_file *file = &s->files[pool->file];
 	int seals = file_seals_now(file);
-	bool writable = file->kind != FILE_MEMFD_READ_ONLY;
+	bool writable = file_writable(file);
 	if (seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)) {
 		pool->write_refusal = -EPERM;
 	} else {
@@ -300,6 +315,7 @@ model_new_generation(struct fuzz_state *s, struct fuzz_pool *pool)
 		? SHMGUARD_STRATEGY_SEALED
 		: SHMGUARD_STRATEGY_GUARD;
 	pool->write_mapped = false;
+	pool->generation++;
 }
 
 static uint32_t
@@ -334,8 +350,8 @@ generations_may_run_out(const struct fuzz_state *s, const struct fuzz_pool *pool
 }
 
 static void
-check_report(const struct fuzz_pool *pool, const struct shmguard_fault_report *report,
-	const char *what)
+check_report(
+	const struct fuzz_pool *pool, const struct shmguard_fault_report *report, const char *what)
 {
 	CHECK(pool->may_fault, "%s: fault at %llu on a pool whose file never got shorter than it",
 		what, (unsigned long long)report->offset);
@@ -351,9 +367,12 @@ check_report(const struct fuzz_pool *pool, const struct shmguard_fault_report *r
 }
 
 /* Bytes read from a pool: the pattern or zeros. Returns whether a zero
- * was seen. */
+ * was seen before @p file_size, where only a hole or the guard's zero
+ * pages can put one (past it, the tail of the file's last page reads
+ * zeros without a fault). */
 static bool
-check_bytes(const uint8_t *bytes, uint64_t offset, size_t length, const char *what)
+check_bytes(
+	const uint8_t *bytes, uint64_t offset, size_t length, uint64_t file_size, const char *what)
 {
 	if (memcmp(bytes, pattern + offset, length) == 0) {
 		return false;
@@ -361,11 +380,11 @@ check_bytes(const uint8_t *bytes, uint64_t offset, size_t length, const char *wh
 	bool zero = false;
 	for (size_t i = 0; i < length; i++) {
 		if (bytes[i] == 0) {
-			zero = true;
+			zero = zero || offset + i < file_size;
 			continue;
 		}
-		CHECK(bytes[i] == pattern[offset + i], "%s: byte at %llu is %#x, not %#x or 0", what,
-			(unsigned long long)(offset + i), bytes[i], pattern[offset + i]);
+		CHECK(bytes[i] == pattern[offset + i], "%s: byte at %llu is %#x, not %#x or 0",
+			what, (unsigned long long)(offset + i), bytes[i], pattern[offset + i]);
 	}
 	return zero;
 }
@@ -517,8 +536,8 @@ run_file_create(struct fuzz_state *s)
 		break;
 	case FILE_DEV_NULL:
 	case FILE_DEV_ZERO:
-		file->fd = open(kind == FILE_DEV_NULL ? "/dev/null" : "/dev/zero",
-			O_RDWR | O_CLOEXEC);
+		file->fd =
+			open(kind == FILE_DEV_NULL ? "/dev/null" : "/dev/zero", O_RDWR | O_CLOEXEC);
 		file->type_error = SHMGUARD_POOL_ERROR_CHAR_DEVICE;
 		break;
 	case FILE_EVENTFD:
@@ -553,11 +572,11 @@ run_file_create(struct fuzz_state *s)
 	case FILE_KIND_COUNT:
 		break;
 	}
-	CHECK(file->kind == FILE_BAD_FD || file->fd >= 0, "making a file of kind %d: %s",
-		(int)kind, strerror(errno));
+	CHECK(file->kind == FILE_BAD_FD || file->fd >= 0, "making a file of kind %d: %s", (int)kind,
+		strerror(errno));
 	if (file->write_fd >= 0 || file->type_error == SHMGUARD_POOL_OK) {
-		file->meta_fd = fcntl(file->write_fd >= 0 ? file->write_fd : file->fd,
-			F_DUPFD_CLOEXEC, 0);
+		file->meta_fd =
+			fcntl(file->write_fd >= 0 ? file->write_fd : file->fd, F_DUPFD_CLOEXEC, 0);
 		CHECK(file->meta_fd >= 0, "dup");
 	}
 }
@@ -575,7 +594,7 @@ run_file_truncate(struct fuzz_state *s)
 	if (ftruncate(file->write_fd, (off_t)size) != 0) {
 		return; /* sealed */
 	}
-	if (size > old_size || size % PAGE != 0) {
+	if (size > old_size) {
 		file->clean = false;
 	}
 	for (unsigned i = 0; i < MAX_POOLS; i++) {
@@ -634,6 +653,40 @@ run_file_close(struct fuzz_state *s)
 /* Pools                                                               */
 /* ------------------------------------------------------------------ */
 
+/* What shmguard_strategy_choose() says of the fd, before any pool. */
+static void
+check_strategy_choose(
+	struct fuzz_state *s, const struct fuzz_file *file, uint64_t size, uint64_t file_size)
+{
+	for (int mode = SHMGUARD_ACCESS_READ; mode <= SHMGUARD_ACCESS_WRITE; mode++) {
+		const char *why = NULL;
+		int ret = shmguard_strategy_choose(file->fd, size, mode, &why);
+		CHECK(why != NULL && why[0] != '\0', "strategy_choose gave no reason");
+		int expected;
+		if (file->type_error != SHMGUARD_POOL_OK) {
+			expected =
+				file->type_error == SHMGUARD_POOL_ERROR_BAD_FD ? -EBADF : -EINVAL;
+		} else {
+			int seals = file_seals_now(file);
+			bool writable = file_writable(file);
+			bool refused = (seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)) || !writable;
+			if (mode == SHMGUARD_ACCESS_WRITE && refused) {
+				expected = -EINVAL;
+			} else if ((seals & F_SEAL_SHRINK) && file_size >= size) {
+				expected = SHMGUARD_STRATEGY_SEALED;
+			} else if (mode == SHMGUARD_ACCESS_READ && s->nosigbus) {
+				expected = SHMGUARD_STRATEGY_NOSIGBUS;
+			} else {
+				expected = SHMGUARD_STRATEGY_GUARD;
+			}
+		}
+		CHECK(ret == expected, "strategy_choose(kind %d, %llu, %s): %d (%s), expected %d",
+			(int)file->kind, (unsigned long long)size,
+			shmguard_access_mode_to_str((enum shmguard_access_mode)mode), ret, why,
+			expected);
+	}
+}
+
 /* OP_POOL_CREATE file size */
 static void
 run_pool_create(struct fuzz_state *s)
@@ -670,6 +723,8 @@ run_pool_create(struct fuzz_state *s)
 		expected = SHMGUARD_POOL_ERROR_UNMAPPABLE;
 	}
 
+	check_strategy_choose(s, file, size, file_size);
+
 	enum shmguard_pool_error error = SHMGUARD_POOL_ERROR_NO_MEMORY;
 	struct shmguard_pool *created = shmguard_pool_create(file->fd, size, s->budget, &error);
 	CHECK(error == expected, "pool_create(kind %d, %llu bytes of %llu): %s, expected %s",
@@ -692,7 +747,8 @@ run_pool_ref(struct fuzz_state *s)
 {
 	struct fuzz_pool *pool = next_live_pool(s);
 	if (pool != NULL && pool->refs < 8) {
-		CHECK(shmguard_pool_ref(pool->pool) == pool->pool, "pool_ref returned another pool");
+		CHECK(shmguard_pool_ref(pool->pool) == pool->pool,
+			"pool_ref returned another pool");
 		pool->refs++;
 	}
 }
@@ -718,6 +774,31 @@ run_pool_unref(struct fuzz_state *s)
 		pool->pool = NULL;
 		pool_forget_if_unused(pool);
 	}
+}
+
+/* Whether a resize of @p pool to @p size may grow its current generation
+ * in place instead of making a new one (an optimisation the library may
+ * take when no window can be on the generation: one thread here). Then
+ * only the extra bytes are charged, and no generation is added. */
+static bool
+may_grow_in_place(struct fuzz_state *s, struct fuzz_pool *pool, uint64_t size, uint64_t file_size)
+{
+	if (size <= pool->size || size > (uint64_t)PTRDIFF_MAX || file_size < size ||
+		pool->write_mapped || shmguard_pool_get_fault(pool->pool, NULL)) {
+		return false;
+	}
+	for (unsigned i = 0; i < s->depth; i++) {
+		const struct fuzz_window *window = &s->windows[i];
+		if (window->open && &s->pools[window->pool] == pool &&
+			window->generation == pool->generation) {
+			return false;
+		}
+	}
+	if (s->budget == NULL || s->limits.max_mapped_bytes == 0) {
+		return true;
+	}
+	uint64_t mapped = shmguard_budget_get_mapped_bytes(s->budget);
+	return mapped + (size - pool->size) <= s->limits.max_mapped_bytes;
 }
 
 /* OP_POOL_RESIZE pool how size: how & 1 grows the file first. */
@@ -747,6 +828,7 @@ run_pool_resize(struct fuzz_state *s)
 
 	int expected;
 	bool may_run_out = false;
+	bool in_place = may_grow_in_place(s, pool, size, file_size);
 	if (size < pool->size) {
 		expected = -EINVAL;
 	} else if (size == pool->size) {
@@ -763,7 +845,7 @@ run_pool_resize(struct fuzz_state *s)
 	}
 	enum shmguard_pool_error error;
 	int ret = shmguard_pool_resize(pool->pool, size, &error);
-	CHECK(ret == expected || (may_run_out && ret == -ENOSPC),
+	CHECK(ret == expected || (may_run_out && ret == -ENOSPC) || (in_place && ret == 0),
 		"resize %llu -> %llu (file %llu): %d (%s), expected %d",
 		(unsigned long long)pool->size, (unsigned long long)size,
 		(unsigned long long)file_size, ret, shmguard_pool_error_to_str(error), expected);
@@ -826,14 +908,14 @@ run_pool_query(struct fuzz_state *s)
 	}
 	enum shmguard_strategy write_strategy =
 		shmguard_pool_get_strategy(pool->pool, SHMGUARD_ACCESS_WRITE);
-	CHECK(write_strategy == (pool->strategy == SHMGUARD_STRATEGY_SEALED
-						? SHMGUARD_STRATEGY_SEALED
-						: SHMGUARD_STRATEGY_GUARD),
+	CHECK(write_strategy ==
+			(pool->strategy == SHMGUARD_STRATEGY_SEALED ? SHMGUARD_STRATEGY_SEALED
+								    : SHMGUARD_STRATEGY_GUARD),
 		"write strategy %s", shmguard_strategy_to_str(write_strategy));
 	enum shmguard_pool_error refusal;
 	bool allows = shmguard_pool_allows(pool->pool, SHMGUARD_ACCESS_WRITE, &refusal);
-	CHECK(allows == (pool->write_refusal == 0), "allows(write) %d, expected refusal %d",
-		allows, pool->write_refusal);
+	CHECK(allows == (pool->write_refusal == 0), "allows(write) %d, expected refusal %d", allows,
+		pool->write_refusal);
 	CHECK(pool->write_refusal != -EPERM || refusal == SHMGUARD_POOL_ERROR_WRITE_SEALED,
 		"write refusal %s, expected write-sealed", shmguard_pool_error_to_str(refusal));
 	CHECK(pool->write_refusal != -EACCES || refusal == SHMGUARD_POOL_ERROR_READ_ONLY_FD,
@@ -852,13 +934,14 @@ run_pool_query(struct fuzz_state *s)
 /* Touch a window's bytes as foreign code would: read them all (after
  * writing the pattern, for a write window). */
 static void
-window_touch(struct fuzz_window *window)
+window_touch(struct fuzz_state *s, struct fuzz_window *window)
 {
 	if (window->mode == SHMGUARD_ACCESS_WRITE) {
 		memcpy(window->data, pattern + window->offset, window->length);
 	}
 	memcpy(scratch, window->data, window->length);
-	if (check_bytes(scratch, window->offset, window->length, "window")) {
+	const struct fuzz_file *file = &s->files[s->pools[window->pool].file];
+	if (check_bytes(scratch, window->offset, window->length, file_size_now(file), "window")) {
 		window->saw_zero = true;
 	}
 }
@@ -889,6 +972,7 @@ run_window_open(struct fuzz_state *s)
 	*window = (struct fuzz_window){
 		.open = true,
 		.pool = (unsigned)(pool - s->pools),
+		.generation = pool->generation,
 		.access = access,
 		.data = data,
 		.offset = offset,
@@ -899,7 +983,7 @@ run_window_open(struct fuzz_state *s)
 	if (mode == SHMGUARD_ACCESS_WRITE) {
 		pool->write_mapped = true;
 	}
-	window_touch(window);
+	window_touch(s, window);
 }
 
 static struct fuzz_window *
@@ -929,7 +1013,7 @@ run_window_touch(struct fuzz_state *s)
 {
 	struct fuzz_window *window = next_open_window(s);
 	if (window != NULL) {
-		window_touch(window);
+		window_touch(s, window);
 	}
 }
 
@@ -986,7 +1070,8 @@ run_copy_read(struct fuzz_state *s)
 		(unsigned long long)offset, (unsigned long long)length,
 		(unsigned long long)pool->size, ret, expected);
 	if (ret == 0) {
-		bool zero = check_bytes(scratch, offset, (size_t)length, "pool_read");
+		bool zero = check_bytes(scratch, offset, (size_t)length,
+			file_size_now(&s->files[pool->file]), "pool_read");
 		CHECK(!zero || !s->files[pool->file].clean || s->nosigbus,
 			"pool_read succeeded with zeros from a file without holes");
 	}
@@ -1042,6 +1127,25 @@ enum operation {
 	OP_COPY_READ,
 	OP_COPY_WRITE,
 	OP_COUNT,
+};
+
+static const char *const operation_names[OP_COUNT] = {
+	[OP_FILE_CREATE] = "file_create",
+	[OP_FILE_TRUNCATE] = "file_truncate",
+	[OP_FILE_GROW] = "file_grow",
+	[OP_FILE_SEAL] = "file_seal",
+	[OP_FILE_CLOSE] = "file_close",
+	[OP_POOL_CREATE] = "pool_create",
+	[OP_POOL_REF] = "pool_ref",
+	[OP_POOL_UNREF] = "pool_unref",
+	[OP_POOL_RESIZE] = "pool_resize",
+	[OP_POOL_REVALIDATE] = "pool_revalidate",
+	[OP_POOL_QUERY] = "pool_query",
+	[OP_WINDOW_OPEN] = "window_open",
+	[OP_WINDOW_TOUCH] = "window_touch",
+	[OP_WINDOW_CLOSE] = "window_close",
+	[OP_COPY_READ] = "copy_read",
+	[OP_COPY_WRITE] = "copy_write",
 };
 
 static void (*const operations[OP_COUNT])(struct fuzz_state *s) = {
@@ -1132,8 +1236,7 @@ finish(struct fuzz_state *s)
 	if (s->budget != NULL) {
 		CHECK(shmguard_budget_get_pools(s->budget) == 0, "%u pools still charged",
 			shmguard_budget_get_pools(s->budget));
-		CHECK(shmguard_budget_get_mapped_bytes(s->budget) == 0,
-			"%llu bytes still charged",
+		CHECK(shmguard_budget_get_mapped_bytes(s->budget) == 0, "%llu bytes still charged",
 			(unsigned long long)shmguard_budget_get_mapped_bytes(s->budget));
 		shmguard_budget_unref(s->budget);
 	}
@@ -1152,7 +1255,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			pattern[i] = pattern_byte(i);
 		}
 		nosigbus = shmguard_probe()[SHMGUARD_MECHANISM_MAP_NOSIGBUS].supported;
-		shmguard_log_set_handler(NULL, NULL);
+		const char *env = getenv("FUZZ_CORE_TRACE");
+		trace = env != NULL && env[0] == '1';
 		initialised = true;
 	}
 
@@ -1161,7 +1265,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct fuzz_state s = {.input = data, .size = size, .nosigbus = nosigbus};
 	configure(&s);
 	for (unsigned n = 0; n < MAX_OPERATIONS && s.position < s.size; n++) {
-		operations[next_u8(&s) % OP_COUNT](&s);
+		size_t at = s.position;
+		enum operation operation = (enum operation)(next_u8(&s) % OP_COUNT);
+		operations[operation](&s);
+		if (trace) {
+			fprintf(stderr, "fuzz-core: %s", operation_names[operation]);
+			for (size_t i = at + 1; i < s.position; i++) {
+				fprintf(stderr, " %u", s.input[i]);
+			}
+			fprintf(stderr, " (depth %u)\n", s.depth);
+		}
 	}
 	finish(&s);
 
@@ -1170,7 +1283,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	CHECK(budget_mappings_in_use() == mappings_before, "mappings in use: %u, %u before",
 		budget_mappings_in_use(), mappings_before);
 	unsigned fds_after = count_fds();
-	CHECK(fds_after == fds_before, "fds: %u before the input, %u after", fds_before,
-		fds_after);
+	CHECK(fds_after == fds_before, "fds: %u before the input, %u after", fds_before, fds_after);
 	return 0;
 }

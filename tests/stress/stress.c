@@ -21,11 +21,17 @@
  * every file mapping the library made was unmapped (mmap and munmap are
  * wrapped with -Wl,--wrap to count them).
  *
+ * Races need a thread stopped between two instructions at the wrong
+ * moment: a jitter thread sends signals that stall workers for a few
+ * hundred microseconds wherever they are (see on_jitter()), and bursts of
+ * tiny windows put the readers' time into shmguard_access_begin/end.
+ *
  * Usage: shmguard-stress [--seconds=N] [--seed=N] [--no-jitter]
- * [--no-membarrier] (windows then publish with a fence; see
- * deny_membarrier()). SHMGUARD_STRESS_SECONDS
- * in the environment overrides --seconds, so a longer run needs no
- * rebuild: SHMGUARD_STRESS_SECONDS=600 meson test -C build stress -t 40
+ * [--no-membarrier]. --no-membarrier makes membarrier() fail (see
+ * deny_membarrier()) so that windows publish with a fence. The
+ * environment variable SHMGUARD_STRESS_SECONDS overrides --seconds, so a
+ * longer run needs no rebuild:
+ *   SHMGUARD_STRESS_SECONDS=600 meson test -C build stress -t 10
  */
 #include <dirent.h>
 #include <errno.h>
@@ -346,8 +352,7 @@ slot_make_file(struct slot *slot, uint64_t size, struct shmguard_pool **pool)
 		fail("writing the pattern: %s", strerror(-ret));
 		goto err_close;
 	}
-	if (slot->kind == SLOT_SEALED &&
-		fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK) != 0) {
+	if (slot->kind == SLOT_SEALED && fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK) != 0) {
 		fail("F_SEAL_SHRINK: %s", strerror(errno));
 		goto err_close;
 	}
@@ -373,8 +378,8 @@ slot_make_file(struct slot *slot, uint64_t size, struct shmguard_pool **pool)
 		close(pool_fd); /* borrowed: the pool keeps its own dup */
 	}
 	if (*pool == NULL) {
-		fail("shmguard_pool_create(%s, %" PRIu64 "): %s", slot_kind_names[slot->kind],
-			size, shmguard_pool_error_to_str(error));
+		fail("shmguard_pool_create(%s, %" PRIu64 "): %s", slot_kind_names[slot->kind], size,
+			shmguard_pool_error_to_str(error));
 		goto err_close;
 	}
 	return fd;
@@ -454,14 +459,14 @@ struct worker {
 };
 
 static void
-check_report(const struct held_pool *held, const struct shmguard_fault_report *report,
-	const char *what)
+check_report(
+	const struct held_pool *held, const struct shmguard_fault_report *report, const char *what)
 {
 	const struct slot *slot = held->slot;
 	if (!slot_can_truncate(slot)) {
-		fail("%s on a %s pool (file never shrinks) reported a fault: %s at %" PRIu64,
-			what, slot_kind_names[slot->kind],
-			shmguard_fault_kind_to_str(report->kind), report->offset);
+		fail("%s on a %s pool (file never shrinks) reported a fault: %s at %" PRIu64, what,
+			slot_kind_names[slot->kind], shmguard_fault_kind_to_str(report->kind),
+			report->offset);
 		return;
 	}
 	if (atomic_load(&slot->truncations) == held->born) {
@@ -505,8 +510,8 @@ check_bytes(const struct held_pool *held, uint64_t offset, const uint8_t *bytes,
 			continue;
 		}
 		if (bytes[i] != 0) {
-			fail("%s on %s pool: byte at %" PRIu64 " is %#x, expected %#x or 0",
-				what, slot_kind_names[held->slot->kind], offset + i, bytes[i],
+			fail("%s on %s pool: byte at %" PRIu64 " is %#x, expected %#x or 0", what,
+				slot_kind_names[held->slot->kind], offset + i, bytes[i],
 				expected[i]);
 			return zeros > 0;
 		}
@@ -523,8 +528,7 @@ check_bytes(const struct held_pool *held, uint64_t offset, const uint8_t *bytes,
 
 /* A random range inside the pool (sometimes empty, sometimes all of it). */
 static void
-pick_range(struct worker *worker, const struct held_pool *held, uint64_t *offset,
-	size_t *length)
+pick_range(struct worker *worker, const struct held_pool *held, uint64_t *offset, size_t *length)
 {
 	uint64_t size = held->size;
 	uint64_t max = size < MAX_ACCESS ? size : MAX_ACCESS;
@@ -570,8 +574,8 @@ window_read(struct worker *worker, const struct held_pool *held)
 	pick_range(worker, held, &offset, &length);
 	struct shmguard_access *access;
 	void *data;
-	int ret = shmguard_access_begin(held->pool, offset, length, SHMGUARD_ACCESS_READ, &access,
-		&data);
+	int ret = shmguard_access_begin(
+		held->pool, offset, length, SHMGUARD_ACCESS_READ, &access, &data);
 	if (ret != 0) {
 		fail("read window [%" PRIu64 ", +%zu) of %" PRIu64 ": %d", offset, length,
 			held->size, ret);
@@ -598,8 +602,8 @@ window_write(struct worker *worker, const struct held_pool *held)
 	pick_range(worker, held, &offset, &length);
 	struct shmguard_access *access;
 	void *data;
-	int ret = shmguard_access_begin(held->pool, offset, length, SHMGUARD_ACCESS_WRITE, &access,
-		&data);
+	int ret = shmguard_access_begin(
+		held->pool, offset, length, SHMGUARD_ACCESS_WRITE, &access, &data);
 	if (expect_write_refusal(held, ret, "write window")) {
 		return;
 	}
@@ -654,8 +658,8 @@ copy_write(struct worker *worker, const struct held_pool *held)
 	size_t length;
 	pick_range(worker, held, &offset, &length);
 	struct shmguard_fault_report report;
-	int ret = shmguard_pool_write(held->pool, offset, held->slot->expected + offset, length,
-		&report);
+	int ret = shmguard_pool_write(
+		held->pool, offset, held->slot->expected + offset, length, &report);
 	count(COPIES_WRITE);
 	if (expect_write_refusal(held, ret, "guarded write")) {
 		return;
@@ -680,8 +684,8 @@ out_of_range(struct worker *worker, const struct held_pool *held)
 	if (random_below(&worker->random, 2) == 0) {
 		offset = UINT64_MAX - random_below(&worker->random, 4);
 	}
-	int ret = shmguard_access_begin(held->pool, offset, length, SHMGUARD_ACCESS_READ, &access,
-		&data);
+	int ret = shmguard_access_begin(
+		held->pool, offset, length, SHMGUARD_ACCESS_READ, &access, &data);
 	if (ret != -ERANGE) {
 		fail("window at %" PRIu64 " past the pool's end: %d, expected -ERANGE", offset,
 			ret);
@@ -773,10 +777,8 @@ nested(struct worker *worker, const struct held_pool *outer, const struct held_p
 		count(WINDOW_FAULTS);
 		check_report(inner, &inner_report, "inner window");
 	}
-	check_bytes(outer, outer_offset, outer_bytes, outer_length, outer_faulted,
-		"outer window");
-	check_bytes(inner, inner_offset, inner_bytes, inner_length, inner_faulted,
-		"inner window");
+	check_bytes(outer, outer_offset, outer_bytes, outer_length, outer_faulted, "outer window");
+	check_bytes(inner, inner_offset, inner_bytes, inner_length, inner_faulted, "inner window");
 }
 
 /* Many tiny windows in a row, as a compositor sampling pixels: the time
@@ -790,8 +792,8 @@ window_burst(struct worker *worker, const struct held_pool *held)
 		uint64_t offset = random_below(&worker->random, held->size - 7);
 		struct shmguard_access *access;
 		void *data;
-		int ret = shmguard_access_begin(held->pool, offset, 8, SHMGUARD_ACCESS_READ,
-			&access, &data);
+		int ret = shmguard_access_begin(
+			held->pool, offset, 8, SHMGUARD_ACCESS_READ, &access, &data);
 		if (ret != 0) {
 			fail("burst window at %" PRIu64 ": %d", offset, ret);
 			return;
@@ -820,8 +822,8 @@ window_outliving_ref(struct worker *worker, struct held_pool *held)
 	pick_range(worker, held, &offset, &length);
 	struct shmguard_access *access;
 	void *data;
-	int ret = shmguard_access_begin(held->pool, offset, length, SHMGUARD_ACCESS_READ, &access,
-		&data);
+	int ret = shmguard_access_begin(
+		held->pool, offset, length, SHMGUARD_ACCESS_READ, &access, &data);
 	struct held_pool copy = *held;
 	release(held);
 	if (ret != 0) {
@@ -860,37 +862,32 @@ reader_main(void *arg)
 		}
 		unsigned operations = 1 + (unsigned)random_below(&worker->random, 16);
 		for (unsigned i = 0; i < operations && held.pool != NULL; i++) {
-			switch (random_below(&worker->random, 24)) {
-			case 0: case 1: case 2: case 3: case 4:
+			/* Out of 24: window reads 5, window writes 3, guarded
+			 * reads 4, guarded writes 3, out of range 1, nested 2,
+			 * unref under a window 1, bursts of tiny windows 4, and
+			 * 1 rereads the pool's size. */
+			unsigned roll = (unsigned)random_below(&worker->random, 24);
+			if (roll < 5) {
 				window_read(worker, &held);
-				break;
-			case 5: case 6: case 7:
+			} else if (roll < 8) {
 				window_write(worker, &held);
-				break;
-			case 8: case 9: case 10: case 11:
+			} else if (roll < 12) {
 				copy_read(worker, &held);
-				break;
-			case 12: case 13: case 14:
+			} else if (roll < 15) {
 				copy_write(worker, &held);
-				break;
-			case 15:
+			} else if (roll < 16) {
 				out_of_range(worker, &held);
-				break;
-			case 16: case 17: {
+			} else if (roll < 18) {
 				struct held_pool other;
 				if (hold(&slots[random_below(&worker->random, SLOTS)], &other)) {
 					nested(worker, &held, &other);
 					release(&other);
 				}
-				break;
-			}
-			case 18:
+			} else if (roll < 19) {
 				window_outliving_ref(worker, &held);
-				break;
-			case 19: case 20: case 21: case 22:
+			} else if (roll < 23) {
 				window_burst(worker, &held);
-				break;
-			default:
+			} else {
 				/* A resize may have grown the pool meanwhile. */
 				held.size = shmguard_pool_get_size(held.pool);
 			}
@@ -1042,8 +1039,6 @@ resizer_main(void *arg)
 	return NULL;
 }
 
-static uint8_t ephemeral_stack[THREAD_STACK] __attribute__((aligned(4096)));
-
 /* A thread that lives for a few copies: its window stack registers and
  * unregisters while other threads scan the registry. */
 static void *
@@ -1093,7 +1088,7 @@ revalidator_main(void *arg)
 		if (random_below(&worker->random, 64) == 0) {
 			pthread_attr_t attr;
 			pthread_attr_init(&attr);
-			pthread_attr_setstack(&attr, ephemeral_stack, sizeof(ephemeral_stack));
+			pthread_attr_setstacksize(&attr, THREAD_STACK);
 			pthread_t thread;
 			if (pthread_create(&thread, &attr, ephemeral_main, &ephemeral) == 0) {
 				pthread_join(thread, NULL);
@@ -1127,8 +1122,8 @@ static void
 on_jitter(int signo)
 {
 	int saved_errno = errno;
-	uint64_t x = atomic_fetch_add_explicit(&jitter_state, UINT64_C(0x9e3779b97f4a7c15),
-		memory_order_relaxed);
+	uint64_t x = atomic_fetch_add_explicit(
+		&jitter_state, UINT64_C(0x9e3779b97f4a7c15), memory_order_relaxed);
 	x ^= x >> 31;
 	x *= UINT64_C(0xbf58476d1ce4e5b9);
 	x ^= x >> 29;
@@ -1268,6 +1263,43 @@ deny_membarrier(void)
 	return 0;
 }
 
+/* Threads at once: the workers, the jitter thread, a short-lived one. */
+#define THREADS_AT_ONCE (READERS + MUTATORS + 2)
+
+static void *
+wait_at_barrier(void *arg)
+{
+	pthread_barrier_wait(arg);
+	return NULL;
+}
+
+/* Run as many threads at once as the test will, and join them: glibc
+ * keeps their stacks in its cache and hands them to the real threads
+ * later, so the mapping count before and after the run compares equal.
+ * (Stacks of our own, with pthread_attr_setstack(), would do the same,
+ * but valgrind then mistakes one thread's stack for another's.) */
+static void
+warm_up_stacks(void)
+{
+	pthread_t threads[THREADS_AT_ONCE];
+	pthread_barrier_t barrier;
+	pthread_barrier_init(&barrier, NULL, THREADS_AT_ONCE);
+	pthread_attr_t attr;
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, THREAD_STACK);
+	for (unsigned i = 0; i < THREADS_AT_ONCE; i++) {
+		if (pthread_create(&threads[i], &attr, wait_at_barrier, &barrier) != 0) {
+			fail("pthread_create: %s", strerror(errno));
+			abort();
+		}
+	}
+	for (unsigned i = 0; i < THREADS_AT_ONCE; i++) {
+		pthread_join(threads[i], NULL);
+	}
+	pthread_attr_destroy(&attr);
+	pthread_barrier_destroy(&barrier);
+}
+
 /* ------------------------------------------------------------------ */
 /* Main                                                                */
 /* ------------------------------------------------------------------ */
@@ -1298,19 +1330,19 @@ verify_slot(struct slot *slot, uint8_t *buffer)
 		fail("%s pool still faulted after revalidation", slot_kind_names[slot->kind]);
 	}
 	for (uint64_t offset = 0; offset < held.size; offset += MAX_ACCESS) {
-		size_t length = (size_t)(held.size - offset < MAX_ACCESS ? held.size - offset
-									 : MAX_ACCESS);
+		size_t length =
+			(size_t)(held.size - offset < MAX_ACCESS ? held.size - offset : MAX_ACCESS);
 		ret = shmguard_pool_read(held.pool, offset, buffer, length, NULL);
 		if (ret != 0 || memcmp(buffer, slot->expected + offset, length) != 0) {
-			fail("final read of %s pool at %" PRIu64 ": %d", slot_kind_names[slot->kind],
-				offset, ret);
+			fail("final read of %s pool at %" PRIu64 ": %d",
+				slot_kind_names[slot->kind], offset, ret);
 			break;
 		}
 	}
 	ret = shmguard_pool_write(held.pool, 0, slot->expected, PAGE, NULL);
 	int expected = slot->kind == SLOT_READ_ONLY ? -EACCES
-		: slot->kind == SLOT_WRITE_SEALED  ? -EPERM
-						   : 0;
+		: slot->kind == SLOT_WRITE_SEALED   ? -EPERM
+						    : 0;
 	if (ret != expected) {
 		fail("final write of %s pool: %d, expected %d", slot_kind_names[slot->kind], ret,
 			expected);
@@ -1351,7 +1383,8 @@ release_under_window(struct slot *slot, uint8_t *buffer)
 static void
 usage(const char *argv0)
 {
-	fprintf(stderr, "usage: %s [--seconds=N] [--seed=N] [--no-jitter] [--no-membarrier]\n", argv0);
+	fprintf(stderr, "usage: %s [--seconds=N] [--seed=N] [--no-jitter] [--no-membarrier]\n",
+		argv0);
 }
 
 int
@@ -1404,11 +1437,6 @@ main(int argc, char **argv)
 		pthread_mutex_init(&slot->pool_lock, NULL);
 	}
 	struct worker workers[READERS + MUTATORS];
-	uint8_t *stacks = mmap(NULL, (size_t)THREAD_STACK * (READERS + MUTATORS + 1),
-		PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (stacks == MAP_FAILED) {
-		return 1;
-	}
 	for (unsigned i = 0; i < READERS + MUTATORS; i++) {
 		workers[i].index = i;
 		workers[i].random = seed * 0x9e3779b97f4a7c15u + i + 1;
@@ -1427,6 +1455,7 @@ main(int argc, char **argv)
 		return 1;
 	}
 	warm_up();
+	warm_up_stacks();
 	bool fenced = !shmguard_probe()[SHMGUARD_MECHANISM_MEMBARRIER].supported;
 	if (fenced != guard_publish_needs_fence || (!with_membarrier && !fenced)) {
 		fail("membarrier: probe says %s, windows %s a fence", fenced ? "no" : "yes",
@@ -1464,7 +1493,7 @@ main(int argc, char **argv)
 	for (unsigned i = 0; i < READERS + MUTATORS; i++) {
 		pthread_attr_t attr;
 		pthread_attr_init(&attr);
-		pthread_attr_setstack(&attr, stacks + (size_t)THREAD_STACK * i, THREAD_STACK);
+		pthread_attr_setstacksize(&attr, THREAD_STACK);
 		void *(*start)(void *) = i < READERS ? reader_main : mains[i - READERS];
 		if (pthread_create(&workers[i].thread, &attr, start, &workers[i]) != 0) {
 			fprintf(stderr, "pthread_create failed\n");
@@ -1481,8 +1510,7 @@ main(int argc, char **argv)
 	if (with_jitter) {
 		pthread_attr_t attr;
 		pthread_attr_init(&attr);
-		pthread_attr_setstack(&attr, stacks + (size_t)THREAD_STACK * (READERS + MUTATORS),
-			THREAD_STACK);
+		pthread_attr_setstacksize(&attr, THREAD_STACK);
 		if (jitter_install() != 0 ||
 			pthread_create(&jitter_thread, &attr, jitter_main, &jitter) != 0) {
 			fprintf(stderr, "starting the jitter thread failed\n");
@@ -1551,7 +1579,8 @@ main(int argc, char **argv)
 	if (shmguard_budget_get_pools(budget) != 0 ||
 		shmguard_budget_get_mapped_bytes(budget) != 0) {
 		fail("budget still charged: %u pools, %" PRIu64 " bytes",
-			shmguard_budget_get_pools(budget), shmguard_budget_get_mapped_bytes(budget));
+			shmguard_budget_get_pools(budget),
+			shmguard_budget_get_mapped_bytes(budget));
 	}
 	shmguard_budget_unref(budget);
 	unsigned fds_after = count_fds();
@@ -1585,7 +1614,6 @@ main(int argc, char **argv)
 	printf("  fds %u -> %u, /proc/self/maps lines %u -> %u%s\n", fds_before, fds_after,
 		maps_before, maps_after, exact_maps ? "" : " (not compared under a sanitizer)");
 
-	__real_munmap(stacks, (size_t)THREAD_STACK * (READERS + MUTATORS + 1));
 	for (unsigned i = 0; i < READERS + MUTATORS; i++) {
 		free(workers[i].buffer);
 	}

@@ -38,8 +38,7 @@ void
 client_file_resize(int fd, uint64_t size)
 {
 	if (ftruncate(fd, (off_t)size) != 0) {
-		fail_msg("ftruncate(%d, %llu): %s", fd, (unsigned long long)size,
-			strerror(errno));
+		fail_msg("ftruncate(%d, %llu): %s", fd, (unsigned long long)size, strerror(errno));
 	}
 }
 

@@ -187,8 +187,8 @@ inside_anonymous(const struct leak_snapshot *in, uintptr_t start, uintptr_t end)
  * such lines are not counted.
  */
 static unsigned
-count_missing_lines(const struct leak_snapshot *a, const struct leak_snapshot *b, char sign,
-	bool print)
+count_missing_lines(
+	const struct leak_snapshot *a, const struct leak_snapshot *b, char sign, bool print)
 {
 	const char *cursor = a->maps;
 	struct maps_line line;

@@ -3,8 +3,16 @@
  * the lines of /proc/self/maps, counted before and after each test.
  *
  * Use leak_check_setup/leak_check_teardown as a test's cmocka setup and
- * teardown (cmocka_unit_test_setup_teardown): the teardown fails the test
- * and names every fd and mapping that appeared or vanished.
+ * teardown (LEAK_CHECKED()): the teardown fails the test and names every
+ * fd and mapping that appeared or vanished.
+ *
+ * One refinement of "count the lines": a line that appeared or vanished
+ * inside memory that was anonymous both before and after (glibc's arenas
+ * growing, the sanitizers' allocator carving its reserved regions) is an
+ * allocator using memory it already had, and is not counted. A mapping
+ * made at a new address, anonymous or not, always is. Threads are started
+ * once per binary (shmguard-setup.h), not per test, for the same reason:
+ * glibc caches thread stacks and ASan maps a context for every thread.
  */
 #ifndef SHMGUARD_TEST_LEAK_CHECK_H
 #define SHMGUARD_TEST_LEAK_CHECK_H

@@ -38,9 +38,8 @@ setup_warm_up(void **state)
 	struct shmguard_pool *pool = setup_pool_create(fd, page);
 	struct shmguard_access *access;
 	void *data;
-	assert_int_equal(shmguard_access_begin(pool, 0, page, SHMGUARD_ACCESS_READ, &access,
-				 &data),
-		0);
+	assert_int_equal(
+		shmguard_access_begin(pool, 0, page, SHMGUARD_ACCESS_READ, &access, &data), 0);
 	shmguard_access_end(access, NULL);
 	assert_int_equal(shmguard_pool_read(pool, 0, bytes, sizeof(bytes), NULL), 0);
 	assert_int_equal(shmguard_pool_write(pool, 0, bytes, sizeof(bytes), NULL), 0);

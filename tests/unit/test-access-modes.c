@@ -26,7 +26,7 @@
 #define F_SEAL_FUTURE_WRITE 0x0010
 #endif
 
-#define PAGES(n) ((uint64_t)(n) * client_page())
+#define PAGES(n) (client_page() * (uint64_t)(n))
 
 static struct leak_snapshot snapshot;
 
@@ -37,15 +37,13 @@ assert_readable(struct shmguard_pool *pool, uint64_t size)
 	struct shmguard_access *access;
 	void *data;
 	assert_true(shmguard_pool_allows(pool, SHMGUARD_ACCESS_READ, NULL));
-	assert_int_equal(shmguard_access_begin(pool, 0, size, SHMGUARD_ACCESS_READ, &access,
-				 &data),
-		0);
+	assert_int_equal(
+		shmguard_access_begin(pool, 0, size, SHMGUARD_ACCESS_READ, &access, &data), 0);
 	assert_int_equal(client_pattern_mismatch(data, 0, size), size);
 	assert_false(shmguard_access_end(access, NULL));
 	uint8_t buffer[128];
-	assert_int_equal(shmguard_pool_read(pool, size - sizeof(buffer), buffer, sizeof(buffer),
-				 NULL),
-		0);
+	assert_int_equal(
+		shmguard_pool_read(pool, size - sizeof(buffer), buffer, sizeof(buffer), NULL), 0);
 	assert_int_equal(client_pattern_mismatch(buffer, size - sizeof(buffer), sizeof(buffer)),
 		sizeof(buffer));
 }
@@ -68,13 +66,11 @@ assert_write_refused(struct shmguard_pool *pool, int fd, uint64_t size, int expe
 	leak_snapshot_take(&snapshot);
 	assert_false(shmguard_pool_allows(pool, SHMGUARD_ACCESS_WRITE, &error));
 	assert_int_equal(error, expected_error);
-	assert_int_equal(shmguard_access_begin(pool, 0, size, SHMGUARD_ACCESS_WRITE, &access,
-				 &data),
-		expected_ret);
+	int ret = shmguard_access_begin(pool, 0, size, SHMGUARD_ACCESS_WRITE, &access, &data);
+	assert_int_equal(ret, expected_ret);
 	assert_int_equal(shmguard_pool_write(pool, 0, bytes, sizeof(bytes), NULL), expected_ret);
 	/* Asked twice: the same answer, not a half-made mapping. */
-	assert_int_equal(shmguard_access_begin(pool, 0, 1, SHMGUARD_ACCESS_WRITE, &access,
-				 &data),
+	assert_int_equal(shmguard_access_begin(pool, 0, 1, SHMGUARD_ACCESS_WRITE, &access, &data),
 		expected_ret);
 	struct leak_report report;
 	assert_false(leak_check_compare(&snapshot, &report));
@@ -174,8 +170,8 @@ write_mapping_is_lazy(void **state)
 
 	struct shmguard_access *access;
 	void *read_data, *write_data;
-	assert_int_equal(shmguard_access_begin(pool, 0, PAGES(2), SHMGUARD_ACCESS_READ, &access,
-				 &read_data),
+	assert_int_equal(
+		shmguard_access_begin(pool, 0, PAGES(2), SHMGUARD_ACCESS_READ, &access, &read_data),
 		0);
 	assert_false(shmguard_access_end(access, NULL));
 	char line[512];
@@ -204,8 +200,9 @@ write_mapping_is_lazy(void **state)
 	uint8_t check[4];
 	assert_int_equal(pread(fd, check, sizeof(check), 0), (ssize_t)sizeof(check));
 	assert_memory_equal(check, bytes, sizeof(bytes));
-	assert_int_equal(((const uint8_t *)read_data)[PAGES(1) + 15], 0x42);
-	assert_int_equal(((const uint8_t *)read_data)[PAGES(1) + 16], client_pattern(PAGES(1) + 16));
+	const uint8_t *read_bytes = read_data;
+	assert_int_equal(read_bytes[PAGES(1) + 15], 0x42);
+	assert_int_equal(read_bytes[PAGES(1) + 16], client_pattern(PAGES(1) + 16));
 
 	shmguard_pool_unref(pool);
 	assert_false(leak_check_compare(&snapshot, &report));

@@ -4,6 +4,10 @@
  * someone sent) goes to whatever was installed before, exactly as if the
  * library were absent: SIG_DFL and SIG_IGN predecessors mean the process
  * dies of SIGBUS; a handler of its own is called, and only for those.
+ * Handlers installed over the library's later (libwayland's re-raising
+ * one, a crash reporter that calls the handler it replaced) must neither
+ * break the library's own faults nor turn a fault nobody owns into an
+ * endless loop or a stack overflow.
  *
  * Every scenario runs in a forked child, which installs its predecessor
  * and only then makes its first call into the library (the handler is
@@ -124,8 +128,8 @@ static const volatile uint8_t *
 child_window(struct shmguard_pool *pool, unsigned pages, struct shmguard_access **access)
 {
 	void *data;
-	if (shmguard_access_begin(pool, 0, pages * page, SHMGUARD_ACCESS_READ, access, &data) !=
-		0) {
+	uint64_t length = pages * page;
+	if (shmguard_access_begin(pool, 0, length, SHMGUARD_ACCESS_READ, access, &data) != 0) {
 		child_fail("shmguard_access_begin");
 	}
 	return data;
@@ -713,8 +717,7 @@ assert_passed_to_predecessor(const struct child_outcome *outcome)
 		return;
 	}
 	assert_false(WIFEXITED(outcome->status) && WEXITSTATUS(outcome->status) == 0);
-	assert_false(WIFEXITED(outcome->status) &&
-		WEXITSTATUS(outcome->status) == CHILD_SURVIVED);
+	assert_false(WIFEXITED(outcome->status) && WEXITSTATUS(outcome->status) == CHILD_SURVIVED);
 	assert_false(WIFEXITED(outcome->status) && WEXITSTATUS(outcome->status) == CHILD_FAILED);
 	assert_non_null(strstr(outcome->output, "ERROR: AddressSanitizer: BUS"));
 }
@@ -847,9 +850,8 @@ main(void)
 {
 	struct sigaction initial;
 	sigaction(SIGBUS, NULL, &initial);
-	sanitizer_handles_sigbus = (initial.sa_flags & SA_SIGINFO)
-		? initial.sa_sigaction != NULL
-		: initial.sa_handler != SIG_DFL;
+	sanitizer_handles_sigbus = (initial.sa_flags & SA_SIGINFO) ? initial.sa_sigaction != NULL
+								   : initial.sa_handler != SIG_DFL;
 	page = (size_t)sysconf(_SC_PAGESIZE);
 
 	const struct CMUnitTest tests[] = {

@@ -30,7 +30,7 @@
 #include "leak-check.h"
 #include "shmguard-setup.h"
 
-#define PAGES(n) ((uint64_t)(n) * client_page())
+#define PAGES(n) (client_page() * (uint64_t)(n))
 
 /* A pool over @p fd is refused with @p expected, by name. */
 #define assert_refused(fd, size, expected) assert_refused_at(fd, size, expected, #expected)

@@ -4,13 +4,18 @@
  * over any pools, with the signal mask intact after every recovery.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -23,7 +28,7 @@
 #include "leak-check.h"
 #include "shmguard-setup.h"
 
-#define PAGES(n) ((uint64_t)(n) * client_page())
+#define PAGES(n) (client_page() * (uint64_t)(n))
 
 static void *
 window_begin(struct shmguard_pool *pool, uint64_t offset, uint64_t length,
@@ -40,8 +45,7 @@ window_begin(struct shmguard_pool *pool, uint64_t offset, uint64_t length,
 }
 
 static void
-assert_truncated(const struct shmguard_fault_report *report, uint64_t offset,
-	uint64_t file_size)
+assert_truncated(const struct shmguard_fault_report *report, uint64_t offset, uint64_t file_size)
 {
 	assert_int_equal(report->kind, SHMGUARD_FAULT_TRUNCATED);
 	assert_int_equal(report->offset, offset);
@@ -218,6 +222,84 @@ write_window_truncation(void **state)
 	close(fd);
 }
 
+/*
+ * SIGBUS on a file that is long enough: an I/O error, not a truncation.
+ * A sparse file on a full tmpfs does it (writing a hole needs a page the
+ * file system cannot give: ENOSPC, delivered as SIGBUS). The tmpfs is
+ * mounted in a private mount namespace of a forked child, which reports
+ * by exit status (no cmocka in the child).
+ */
+#define IO_ERROR_SKIP 77
+
+static int
+io_error_child(const char *dir)
+{
+	size_t page = client_page();
+	if (unshare(CLONE_NEWNS) != 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
+		mount("tmpfs", dir, "tmpfs", 0, "size=4k") != 0) {
+		fprintf(stderr, "io-error child: no private tmpfs: %s\n", strerror(errno));
+		return IO_ERROR_SKIP;
+	}
+	char path[4200];
+	snprintf(path, sizeof(path), "%s/pool", dir);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0 || ftruncate(fd, (off_t)(4 * page)) != 0) {
+		return 2;
+	}
+	struct shmguard_pool *pool = shmguard_pool_create(fd, 4 * page, NULL, NULL);
+	struct shmguard_access *access;
+	void *data;
+	uint64_t size = 4 * page;
+	if (pool == NULL ||
+		shmguard_access_begin(pool, 0, size, SHMGUARD_ACCESS_WRITE, &access, &data) != 0) {
+		return 3;
+	}
+	volatile uint8_t *bytes = data;
+	bytes[0] = 1; /* the one page the file system has */
+	bytes[2 * page + 9] = 2; /* none left: SIGBUS, file long enough */
+	struct shmguard_fault_report report;
+	if (!shmguard_access_end(access, &report) || report.kind != SHMGUARD_FAULT_IO_ERROR ||
+		report.offset != 2 * page + 9 || report.file_size != 4 * page) {
+		fprintf(stderr, "io-error child: window reported %s at %llu, size %llu\n",
+			shmguard_fault_kind_to_str(report.kind), (unsigned long long)report.offset,
+			(unsigned long long)report.file_size);
+		return 4;
+	}
+	/* A guarded write into another hole: the same kind, at once. */
+	struct shmguard_pool *second = shmguard_pool_create(fd, 4 * page, NULL, NULL);
+	uint8_t byte = 3;
+	if (second == NULL || shmguard_pool_write(second, 3 * page, &byte, 1, &report) != -EFAULT ||
+		report.kind != SHMGUARD_FAULT_IO_ERROR || report.offset != 3 * page) {
+		fprintf(stderr, "io-error child: guarded write reported %s\n",
+			shmguard_fault_kind_to_str(report.kind));
+		return 5;
+	}
+	return 0;
+}
+
+static void
+io_error_is_not_truncation(void **state)
+{
+	char dir[] = "/tmp/shmguard-test-tmpfs-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	fflush(stdout);
+	fflush(stderr);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		_exit(io_error_child(dir));
+	}
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	rmdir(dir);
+	assert_true(WIFEXITED(status));
+	if (WEXITSTATUS(status) == IO_ERROR_SKIP) {
+		print_message("skipped: cannot mount a private tmpfs (needs CAP_SYS_ADMIN)\n");
+		skip();
+	}
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 /* ------------------------------------------------------------------ */
 /* Nested windows                                                      */
 /* ------------------------------------------------------------------ */
@@ -236,8 +318,8 @@ two_pools_open(struct two_pools *two)
 	two->fd[1] = client_memfd_create("nested-b", PAGES(2), false);
 	for (int i = 0; i < 2; i++) {
 		two->pool[i] = setup_pool_create(two->fd[i], PAGES(2));
-		two->data[i] = window_begin(two->pool[i], 0, PAGES(2), SHMGUARD_ACCESS_READ,
-			&two->access[i]);
+		two->data[i] = window_begin(
+			two->pool[i], 0, PAGES(2), SHMGUARD_ACCESS_READ, &two->access[i]);
 	}
 }
 
@@ -361,8 +443,8 @@ window_stack_full_fault_at_bottom(void **state)
 	/* One more is refused, and refusing it changes nothing. */
 	struct shmguard_access *extra = NULL;
 	void *extra_data = NULL;
-	assert_int_equal(shmguard_access_begin(pools[0], 0, 1, SHMGUARD_ACCESS_READ, &extra,
-				 &extra_data),
+	assert_int_equal(
+		shmguard_access_begin(pools[0], 0, 1, SHMGUARD_ACCESS_READ, &extra, &extra_data),
 		-EMFILE);
 
 	client_file_resize(fds[0], PAGES(1));
@@ -394,8 +476,8 @@ window_out_of_range(void **state)
 	uint8_t byte;
 	/* More refusals than there are slots: none may keep a slot. */
 	for (int i = 0; i < 2 * GUARD_MAX_WINDOWS; i++) {
-		assert_int_equal(shmguard_access_begin(pool, PAGES(2) + 1, 0,
-					 SHMGUARD_ACCESS_READ, &access, &data),
+		assert_int_equal(shmguard_access_begin(pool, PAGES(2) + 1, 0, SHMGUARD_ACCESS_READ,
+					 &access, &data),
 			-ERANGE);
 		assert_int_equal(shmguard_access_begin(pool, PAGES(1), PAGES(1) + 1,
 					 SHMGUARD_ACCESS_READ, &access, &data),
@@ -409,9 +491,8 @@ window_out_of_range(void **state)
 	/* The whole pool and an empty window at its end are in range. */
 	window_begin(pool, 0, PAGES(2), SHMGUARD_ACCESS_READ, &access);
 	assert_false(shmguard_access_end(access, NULL));
-	assert_int_equal(shmguard_access_begin(pool, PAGES(2), 0, SHMGUARD_ACCESS_READ, &access,
-				 &data),
-		0);
+	assert_int_equal(
+		shmguard_access_begin(pool, PAGES(2), 0, SHMGUARD_ACCESS_READ, &access, &data), 0);
 	assert_false(shmguard_access_end(access, NULL));
 
 	shmguard_pool_unref(pool);
@@ -581,8 +662,7 @@ guarded_read_inside_window(void **state)
 
 	client_file_resize(two.fd[1], PAGES(1));
 	struct shmguard_fault_report report;
-	assert_int_equal(shmguard_pool_read(two.pool[1], PAGES(1), buffer, sizeof(buffer),
-				 &report),
+	assert_int_equal(shmguard_pool_read(two.pool[1], PAGES(1), buffer, sizeof(buffer), &report),
 		-EFAULT);
 	assert_truncated(&report, PAGES(1), PAGES(1));
 	/* The windows around it are intact and still guarded. */
@@ -606,6 +686,7 @@ main(void)
 		LEAK_CHECKED(window_fault_offset_is_pool_offset),
 		LEAK_CHECKED(window_fault_poisons_generation),
 		LEAK_CHECKED(write_window_truncation),
+		LEAK_CHECKED(io_error_is_not_truncation),
 		LEAK_CHECKED(nested_windows_fault_in_outer),
 		LEAK_CHECKED(nested_windows_fault_in_inner),
 		LEAK_CHECKED(nested_windows_closed_out_of_order),

@@ -43,7 +43,7 @@
 #include "shmguard-setup.h"
 
 #define NOSIGBUS_FLAG 0x200000
-#define PAGES(n) ((uint64_t)(n) * client_page())
+#define PAGES(n) (client_page() * (uint64_t)(n))
 
 /* ------------------------------------------------------------------ */
 /* The emulated kernel                                                 */
@@ -63,6 +63,8 @@ struct mmap_call {
 static struct mmap_call calls[MAX_CALLS];
 static atomic_uint call_count;
 
+/* -Wl,--wrap=NAME sends the program's calls of NAME to __wrap_NAME, and
+ * __real_NAME to the real one. */
 void *
 __real_mmap(void *address, size_t length, int prot, int flags, int fd, off_t offset);
 void *
@@ -73,8 +75,8 @@ void *
 __wrap_mmap64(void *address, size_t length, int prot, int flags, int fd, off_t offset);
 
 static void *
-emulate(void *(*real)(void *, size_t, int, int, int, off_t), void *address, size_t length, int prot, int flags, int fd,
-	off_t offset)
+emulate(void *(*real)(void *, size_t, int, int, int, off_t), void *address, size_t length, int prot,
+	int flags, int fd, off_t offset)
 {
 	void *result;
 	if (!(flags & NOSIGBUS_FLAG)) {
@@ -217,10 +219,10 @@ pool_reads_through_nosigbus(void **state)
 {
 	int fd = client_memfd_create("nosigbus-pool", PAGES(4), false);
 	struct shmguard_pool *pool = setup_pool_create(fd, PAGES(4));
-	assert_int_equal(shmguard_pool_get_strategy(pool, SHMGUARD_ACCESS_READ),
-		SHMGUARD_STRATEGY_NOSIGBUS);
-	assert_int_equal(shmguard_pool_get_strategy(pool, SHMGUARD_ACCESS_WRITE),
-		SHMGUARD_STRATEGY_GUARD);
+	assert_int_equal(
+		shmguard_pool_get_strategy(pool, SHMGUARD_ACCESS_READ), SHMGUARD_STRATEGY_NOSIGBUS);
+	assert_int_equal(
+		shmguard_pool_get_strategy(pool, SHMGUARD_ACCESS_WRITE), SHMGUARD_STRATEGY_GUARD);
 	const char *why = NULL;
 	assert_int_equal(shmguard_strategy_choose(fd, PAGES(4), SHMGUARD_ACCESS_READ, &why),
 		SHMGUARD_STRATEGY_NOSIGBUS);
@@ -229,8 +231,8 @@ pool_reads_through_nosigbus(void **state)
 	/* The read mapping: private, read-only, with the flag. */
 	struct shmguard_access *access;
 	void *read_data;
-	assert_int_equal(shmguard_access_begin(pool, 0, PAGES(4), SHMGUARD_ACCESS_READ, &access,
-				 &read_data),
+	assert_int_equal(
+		shmguard_access_begin(pool, 0, PAGES(4), SHMGUARD_ACCESS_READ, &access, &read_data),
 		0);
 	assert_int_equal(client_pattern_mismatch(read_data, 0, PAGES(4)), PAGES(4));
 	assert_false(shmguard_access_end(access, NULL));
@@ -242,8 +244,8 @@ pool_reads_through_nosigbus(void **state)
 
 	/* Writes go through a shared mapping under the guard, no flag. */
 	void *write_data;
-	assert_int_equal(shmguard_access_begin(pool, 0, PAGES(4), SHMGUARD_ACCESS_WRITE, &access,
-				 &write_data),
+	assert_int_equal(shmguard_access_begin(
+				 pool, 0, PAGES(4), SHMGUARD_ACCESS_WRITE, &access, &write_data),
 		0);
 	memset(write_data, 0x6b, 8);
 	assert_false(shmguard_access_end(access, NULL));
@@ -269,15 +271,14 @@ truncation_reported_at_window_end(void **state)
 {
 	int fd = client_memfd_create("nosigbus-truncated", PAGES(4), false);
 	struct shmguard_pool *pool = setup_pool_create(fd, PAGES(4));
-	assert_int_equal(shmguard_pool_get_strategy(pool, SHMGUARD_ACCESS_READ),
-		SHMGUARD_STRATEGY_NOSIGBUS);
+	assert_int_equal(
+		shmguard_pool_get_strategy(pool, SHMGUARD_ACCESS_READ), SHMGUARD_STRATEGY_NOSIGBUS);
 	uint64_t entries = guard_handler_entries();
 
 	struct shmguard_access *access;
 	void *data;
-	assert_int_equal(shmguard_access_begin(pool, 0, PAGES(4), SHMGUARD_ACCESS_READ, &access,
-				 &data),
-		0);
+	assert_int_equal(
+		shmguard_access_begin(pool, 0, PAGES(4), SHMGUARD_ACCESS_READ, &access, &data), 0);
 	assert_int_equal(client_pattern_mismatch(data, 0, PAGES(1)), PAGES(1));
 	client_file_resize(fd, PAGES(2));
 	struct shmguard_fault_report report;
@@ -290,9 +291,8 @@ truncation_reported_at_window_end(void **state)
 	/* The generation is poisoned: reported at once from now on. */
 	assert_true(shmguard_pool_get_fault(pool, &report));
 	assert_int_equal(report.kind, SHMGUARD_FAULT_TRUNCATED);
-	assert_int_equal(shmguard_access_begin(pool, 0, PAGES(1), SHMGUARD_ACCESS_READ, &access,
-				 &data),
-		0);
+	assert_int_equal(
+		shmguard_access_begin(pool, 0, PAGES(1), SHMGUARD_ACCESS_READ, &access, &data), 0);
 	assert_true(shmguard_access_end(access, NULL));
 
 	/* Revalidation: refused while short, a fresh nosigbus mapping after
@@ -304,9 +304,8 @@ truncation_reported_at_window_end(void **state)
 	assert_int_equal(shmguard_pool_revalidate(pool), 0);
 	assert_int_equal(nosigbus_calls(), before + 1);
 	assert_false(shmguard_pool_get_fault(pool, NULL));
-	assert_int_equal(shmguard_access_begin(pool, 0, PAGES(4), SHMGUARD_ACCESS_READ, &access,
-				 &data),
-		0);
+	assert_int_equal(
+		shmguard_access_begin(pool, 0, PAGES(4), SHMGUARD_ACCESS_READ, &access, &data), 0);
 	assert_int_equal(client_pattern_mismatch(data, 0, PAGES(4)), PAGES(4));
 	assert_false(shmguard_access_end(access, NULL));
 	assert_int_equal(guard_handler_entries(), entries);
@@ -324,8 +323,8 @@ truncation_outside_window_not_reported(void **state)
 	client_file_resize(fd, PAGES(2));
 	struct shmguard_access *access;
 	void *data;
-	assert_int_equal(shmguard_access_begin(pool, PAGES(1), PAGES(1), SHMGUARD_ACCESS_READ,
-				 &access, &data),
+	assert_int_equal(shmguard_access_begin(
+				 pool, PAGES(1), PAGES(1), SHMGUARD_ACCESS_READ, &access, &data),
 		0);
 	assert_int_equal(client_pattern_mismatch(data, PAGES(1), PAGES(1)), PAGES(1));
 	assert_false(shmguard_access_end(access, NULL));
@@ -350,8 +349,8 @@ write_fault_caught_by_guard(void **state)
 	uint64_t entries = guard_handler_entries();
 	uint8_t bytes[4] = {9, 9, 9, 9};
 	struct shmguard_fault_report report;
-	assert_int_equal(shmguard_pool_write(pool, PAGES(2), bytes, sizeof(bytes), &report),
-		-EFAULT);
+	int ret = shmguard_pool_write(pool, PAGES(2), bytes, sizeof(bytes), &report);
+	assert_int_equal(ret, -EFAULT);
 	assert_int_equal(report.kind, SHMGUARD_FAULT_TRUNCATED);
 	assert_int_equal(report.offset, PAGES(2));
 	assert_true(guard_handler_entries() > entries);
@@ -371,14 +370,13 @@ resize_remaps_with_flag(void **state)
 	client_file_fill(fd, PAGES(2), PAGES(5));
 	assert_int_equal(shmguard_pool_resize(pool, PAGES(5), NULL), 0);
 	assert_int_equal(nosigbus_calls(), before + 1);
-	assert_int_equal(shmguard_pool_get_strategy(pool, SHMGUARD_ACCESS_READ),
-		SHMGUARD_STRATEGY_NOSIGBUS);
+	assert_int_equal(
+		shmguard_pool_get_strategy(pool, SHMGUARD_ACCESS_READ), SHMGUARD_STRATEGY_NOSIGBUS);
 
 	struct shmguard_access *access;
 	void *data;
-	assert_int_equal(shmguard_access_begin(pool, 0, PAGES(5), SHMGUARD_ACCESS_READ, &access,
-				 &data),
-		0);
+	assert_int_equal(
+		shmguard_access_begin(pool, 0, PAGES(5), SHMGUARD_ACCESS_READ, &access, &data), 0);
 	assert_int_equal(client_pattern_mismatch(data, 0, PAGES(5)), PAGES(5));
 	assert_false(shmguard_access_end(access, NULL));
 	const struct mmap_call *call = call_returning(data);
@@ -398,8 +396,8 @@ sealed_file_needs_no_flag(void **state)
 	assert_int_equal(fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK), 0);
 	unsigned before = nosigbus_calls();
 	struct shmguard_pool *pool = setup_pool_create(fd, PAGES(2));
-	assert_int_equal(shmguard_pool_get_strategy(pool, SHMGUARD_ACCESS_READ),
-		SHMGUARD_STRATEGY_SEALED);
+	assert_int_equal(
+		shmguard_pool_get_strategy(pool, SHMGUARD_ACCESS_READ), SHMGUARD_STRATEGY_SEALED);
 	assert_int_equal(nosigbus_calls(), before);
 	shmguard_pool_unref(pool);
 	close(fd);

@@ -24,7 +24,7 @@
 #include "leak-check.h"
 #include "shmguard-setup.h"
 
-#define PAGES(n) ((uint64_t)(n) * client_page())
+#define PAGES(n) (client_page() * (uint64_t)(n))
 
 /* The lowest fd open now that is not in @p before (fds below 1024). */
 static int
@@ -64,8 +64,7 @@ pool_keeps_its_own_fd(void **state)
 	close(fd);
 	uint8_t buffer[64];
 	assert_int_equal(shmguard_pool_read(pool, PAGES(1), buffer, sizeof(buffer), NULL), 0);
-	assert_int_equal(client_pattern_mismatch(buffer, PAGES(1), sizeof(buffer)),
-		sizeof(buffer));
+	assert_int_equal(client_pattern_mismatch(buffer, PAGES(1), sizeof(buffer)), sizeof(buffer));
 	assert_int_equal(shmguard_pool_get_size(pool), PAGES(2));
 
 	/* The last reference closes the duplicate. */
@@ -85,9 +84,8 @@ pool_references(void **state)
 	shmguard_pool_unref(pool);
 	shmguard_pool_unref(pool);
 	/* Still alive with the first reference. */
-	assert_int_equal(shmguard_access_begin(pool, 0, PAGES(1), SHMGUARD_ACCESS_READ, &access,
-				 &data),
-		0);
+	assert_int_equal(
+		shmguard_access_begin(pool, 0, PAGES(1), SHMGUARD_ACCESS_READ, &access, &data), 0);
 	assert_false(shmguard_access_end(access, NULL));
 	shmguard_pool_unref(pool);
 	shmguard_pool_unref(NULL);
@@ -104,9 +102,8 @@ unref_with_window_open(void **state)
 	close(fd);
 	struct shmguard_access *access;
 	void *data;
-	assert_int_equal(shmguard_access_begin(pool, 0, PAGES(3), SHMGUARD_ACCESS_READ, &access,
-				 &data),
-		0);
+	assert_int_equal(
+		shmguard_access_begin(pool, 0, PAGES(3), SHMGUARD_ACCESS_READ, &access, &data), 0);
 	leak_snapshot_take(&snapshot);
 	shmguard_pool_unref(pool);
 	assert_int_equal(generation_retired_count(), 1);
@@ -145,9 +142,8 @@ revalidate_after_fault(void **state)
 	struct shmguard_pool *pool = setup_pool_create(fd, PAGES(3));
 	struct shmguard_access *access;
 	void *mapped;
-	assert_int_equal(shmguard_access_begin(pool, 0, PAGES(3), SHMGUARD_ACCESS_READ, &access,
-				 &mapped),
-		0);
+	int ret = shmguard_access_begin(pool, 0, PAGES(3), SHMGUARD_ACCESS_READ, &access, &mapped);
+	assert_int_equal(ret, 0);
 	const volatile uint8_t *data = mapped;
 	client_file_resize(fd, PAGES(1));
 	assert_int_equal(data[PAGES(2)], 0);
@@ -165,9 +161,8 @@ revalidate_after_fault(void **state)
 	assert_int_equal(shmguard_pool_revalidate(pool), 0);
 	assert_false(shmguard_pool_get_fault(pool, NULL));
 	assert_int_equal(shmguard_pool_get_size(pool), PAGES(3));
-	assert_int_equal(shmguard_access_begin(pool, 0, PAGES(3), SHMGUARD_ACCESS_READ, &access,
-				 &mapped),
-		0);
+	ret = shmguard_access_begin(pool, 0, PAGES(3), SHMGUARD_ACCESS_READ, &access, &mapped);
+	assert_int_equal(ret, 0);
 	assert_int_equal(client_pattern_mismatch(mapped, 0, PAGES(3)), PAGES(3));
 	assert_false(shmguard_access_end(access, NULL));
 	assert_int_equal(generation_retired_count(), 0);
@@ -181,23 +176,24 @@ strategy_of_pools(void **state)
 {
 	/* An ordinary memfd can shrink: guard (this kernel has no
 	 * MAP_NOSIGBUS; test-nosigbus-mock covers one that has). */
-	enum shmguard_strategy read_default = shmguard_probe()[SHMGUARD_MECHANISM_MAP_NOSIGBUS].supported
+	enum shmguard_strategy read_default =
+		shmguard_probe()[SHMGUARD_MECHANISM_MAP_NOSIGBUS].supported
 		? SHMGUARD_STRATEGY_NOSIGBUS
 		: SHMGUARD_STRATEGY_GUARD;
 	int fd = client_memfd_create("strategy-plain", PAGES(2), true);
 	struct shmguard_pool *pool = setup_pool_create(fd, PAGES(2));
 	assert_int_equal(shmguard_pool_get_strategy(pool, SHMGUARD_ACCESS_READ), read_default);
-	assert_int_equal(shmguard_pool_get_strategy(pool, SHMGUARD_ACCESS_WRITE),
-		SHMGUARD_STRATEGY_GUARD);
+	assert_int_equal(
+		shmguard_pool_get_strategy(pool, SHMGUARD_ACCESS_WRITE), SHMGUARD_STRATEGY_GUARD);
 	shmguard_pool_unref(pool);
 
 	/* Sealed against shrinking and long enough: sealed both ways. */
 	assert_int_equal(fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK), 0);
 	pool = setup_pool_create(fd, PAGES(2));
-	assert_int_equal(shmguard_pool_get_strategy(pool, SHMGUARD_ACCESS_READ),
-		SHMGUARD_STRATEGY_SEALED);
-	assert_int_equal(shmguard_pool_get_strategy(pool, SHMGUARD_ACCESS_WRITE),
-		SHMGUARD_STRATEGY_SEALED);
+	assert_int_equal(
+		shmguard_pool_get_strategy(pool, SHMGUARD_ACCESS_READ), SHMGUARD_STRATEGY_SEALED);
+	assert_int_equal(
+		shmguard_pool_get_strategy(pool, SHMGUARD_ACCESS_WRITE), SHMGUARD_STRATEGY_SEALED);
 	/* The client cannot take the bytes away. */
 	assert_true(ftruncate(fd, (off_t)PAGES(1)) < 0);
 	shmguard_pool_unref(pool);
@@ -207,8 +203,8 @@ strategy_of_pools(void **state)
 	fd = client_tmpfile_create(PAGES(2));
 	pool = setup_pool_create(fd, PAGES(2));
 	assert_int_equal(shmguard_pool_get_strategy(pool, SHMGUARD_ACCESS_READ), read_default);
-	assert_int_equal(shmguard_pool_get_strategy(pool, SHMGUARD_ACCESS_WRITE),
-		SHMGUARD_STRATEGY_GUARD);
+	assert_int_equal(
+		shmguard_pool_get_strategy(pool, SHMGUARD_ACCESS_WRITE), SHMGUARD_STRATEGY_GUARD);
 	shmguard_pool_unref(pool);
 	close(fd);
 }
@@ -230,8 +226,7 @@ strategy_choose_says_why(void **state)
 	/* Sealed, but a pool larger than the file could still fault. */
 	why = NULL;
 	int strategy = shmguard_strategy_choose(fd, PAGES(3), SHMGUARD_ACCESS_READ, &why);
-	assert_true(strategy == SHMGUARD_STRATEGY_GUARD ||
-		strategy == SHMGUARD_STRATEGY_NOSIGBUS);
+	assert_true(strategy == SHMGUARD_STRATEGY_GUARD || strategy == SHMGUARD_STRATEGY_NOSIGBUS);
 	assert_int_not_equal(strategy, SHMGUARD_STRATEGY_SEALED);
 	assert_non_null(why);
 	assert_int_equal(shmguard_strategy_choose(fd, PAGES(3), SHMGUARD_ACCESS_WRITE, &why),
@@ -241,23 +236,19 @@ strategy_choose_says_why(void **state)
 	int pipe_fds[2];
 	assert_int_equal(pipe(pipe_fds), 0);
 	why = NULL;
-	assert_int_equal(shmguard_strategy_choose(pipe_fds[0], PAGES(1), SHMGUARD_ACCESS_READ,
-				 &why),
-		-EINVAL);
+	int ret = shmguard_strategy_choose(pipe_fds[0], PAGES(1), SHMGUARD_ACCESS_READ, &why);
+	assert_int_equal(ret, -EINVAL);
 	assert_string_equal(why, shmguard_pool_error_to_str(SHMGUARD_POOL_ERROR_PIPE));
 	close(pipe_fds[0]);
 	close(pipe_fds[1]);
-	assert_int_equal(shmguard_strategy_choose(pipe_fds[0], PAGES(1), SHMGUARD_ACCESS_READ,
-				 &why),
-		-EBADF);
+	ret = shmguard_strategy_choose(pipe_fds[0], PAGES(1), SHMGUARD_ACCESS_READ, &why);
+	assert_int_equal(ret, -EBADF);
 
 	/* A read-only fd can be read, not written. */
 	int read_only = client_file_reopen(fd, O_RDONLY);
-	assert_int_equal(shmguard_strategy_choose(read_only, PAGES(2), SHMGUARD_ACCESS_READ,
-				 NULL),
+	assert_int_equal(shmguard_strategy_choose(read_only, PAGES(2), SHMGUARD_ACCESS_READ, NULL),
 		SHMGUARD_STRATEGY_SEALED);
-	assert_int_equal(shmguard_strategy_choose(read_only, PAGES(2), SHMGUARD_ACCESS_WRITE,
-				 &why),
+	assert_int_equal(shmguard_strategy_choose(read_only, PAGES(2), SHMGUARD_ACCESS_WRITE, &why),
 		-EINVAL);
 	assert_string_equal(why, shmguard_pool_error_to_str(SHMGUARD_POOL_ERROR_READ_ONLY_FD));
 	close(read_only);
@@ -299,9 +290,10 @@ every_status_has_a_name(void **state)
 	assert_string_equal(shmguard_strategy_to_str(SHMGUARD_STRATEGY_NOSIGBUS), "nosigbus");
 	assert_string_equal(shmguard_strategy_to_str(SHMGUARD_STRATEGY_GUARD), "guard");
 	assert_string_equal(shmguard_fault_kind_to_str(SHMGUARD_FAULT_TRUNCATED), "truncated");
-	assert_non_null(strstr(shmguard_strategy_to_str((enum shmguard_strategy)99), "unknown"));
-	assert_non_null(
-		strstr(shmguard_pool_error_to_str((enum shmguard_pool_error)99), "unknown"));
+	const char *beyond = shmguard_strategy_to_str((enum shmguard_strategy)99);
+	assert_non_null(strstr(beyond, "unknown"));
+	beyond = shmguard_pool_error_to_str((enum shmguard_pool_error)99);
+	assert_non_null(strstr(beyond, "unknown"));
 }
 
 int

@@ -138,8 +138,7 @@ probe_madv_populate_read_agrees(void **state)
 	assert_true(p != MAP_FAILED);
 	bool works = madvise(p, page, MADV_POPULATE_READ) == 0;
 	munmap(p, page);
-	assert_int_equal(shmguard_probe()[SHMGUARD_MECHANISM_MADV_POPULATE_READ].supported,
-		works);
+	assert_int_equal(shmguard_probe()[SHMGUARD_MECHANISM_MADV_POPULATE_READ].supported, works);
 }
 
 static void
@@ -166,8 +165,7 @@ probe_map_shared_validate_agrees(void **state)
 		munmap(p, page);
 	}
 	close(fd);
-	assert_int_equal(shmguard_probe()[SHMGUARD_MECHANISM_MAP_SHARED_VALIDATE].supported,
-		works);
+	assert_int_equal(shmguard_probe()[SHMGUARD_MECHANISM_MAP_SHARED_VALIDATE].supported, works);
 }
 
 static void
@@ -177,8 +175,8 @@ probe_mremap_dontunmap_agrees(void **state)
 	int fd = client_memfd_create("dontunmap-experiment", page, false);
 	uint8_t *p = mmap(NULL, page, PROT_READ, MAP_SHARED, fd, 0);
 	assert_true(p != MAP_FAILED);
-	uint8_t *moved = (uint8_t *)syscall(SYS_mremap, p, page, page,
-		MREMAP_MAYMOVE | MREMAP_DONTUNMAP, NULL);
+	uint8_t *moved = (uint8_t *)syscall(
+		SYS_mremap, p, page, page, MREMAP_MAYMOVE | MREMAP_DONTUNMAP, NULL);
 	bool works = moved != MAP_FAILED && moved != p && moved[0] == client_pattern(0) &&
 		p[0] == client_pattern(0);
 	if (moved != MAP_FAILED) {
@@ -186,8 +184,7 @@ probe_mremap_dontunmap_agrees(void **state)
 	}
 	munmap(p, page);
 	close(fd);
-	assert_int_equal(shmguard_probe()[SHMGUARD_MECHANISM_MREMAP_DONTUNMAP].supported,
-		works);
+	assert_int_equal(shmguard_probe()[SHMGUARD_MECHANISM_MREMAP_DONTUNMAP].supported, works);
 }
 
 static void

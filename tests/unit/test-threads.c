@@ -29,7 +29,7 @@
 #include "leak-check.h"
 #include "shmguard-setup.h"
 
-#define PAGES(n) ((uint64_t)(n) * client_page())
+#define PAGES(n) (client_page() * (uint64_t)(n))
 
 #define FAULTING_THREADS 4
 #define FAULT_ROUNDS 1000
@@ -44,10 +44,10 @@ struct worker {
 static pthread_barrier_t start_line;
 static atomic_uint faulting_running;
 
-#define WORKER_FAIL(worker, ...)                                                               \
-	do {                                                                                   \
-		snprintf((worker)->failure, sizeof((worker)->failure), __VA_ARGS__);           \
-		goto out;                                                                      \
+#define WORKER_FAIL(worker, ...)                                                                   \
+	do {                                                                                       \
+		snprintf((worker)->failure, sizeof((worker)->failure), __VA_ARGS__);               \
+		goto out;                                                                          \
 	} while (0)
 
 /* Truncate its own file under a guarded copy and under a window, every
@@ -77,8 +77,8 @@ faulting_thread(void *arg)
 		/* Foreign code in a window: zeros, reported at the end. */
 		struct shmguard_access *access;
 		void *data;
-		ret = shmguard_access_begin(worker->pool, 0, PAGES(4), SHMGUARD_ACCESS_READ,
-			&access, &data);
+		ret = shmguard_access_begin(
+			worker->pool, 0, PAGES(4), SHMGUARD_ACCESS_READ, &access, &data);
 		if (ret != 0) {
 			WORKER_FAIL(worker, "round %u: begin: %s", round, strerror(-ret));
 		}
@@ -122,15 +122,15 @@ healthy_thread(void *arg)
 		struct shmguard_access *access;
 		void *data;
 		struct shmguard_fault_report report;
-		int ret = shmguard_access_begin(worker->pool, 0, PAGES(4), SHMGUARD_ACCESS_READ,
-			&access, &data);
+		int ret = shmguard_access_begin(
+			worker->pool, 0, PAGES(4), SHMGUARD_ACCESS_READ, &access, &data);
 		if (ret != 0) {
 			WORKER_FAIL(worker, "begin: %s", strerror(-ret));
 		}
 		uint64_t healthy = client_pattern_mismatch(data, 0, PAGES(4));
 		if (shmguard_access_end(access, &report) || healthy != PAGES(4)) {
-			WORKER_FAIL(worker, "round %u: window: %s, pattern to %llu", worker->rounds,
-				shmguard_fault_kind_to_str(report.kind),
+			WORKER_FAIL(worker, "round %u: window: %s, pattern to %llu",
+				worker->rounds, shmguard_fault_kind_to_str(report.kind),
 				(unsigned long long)healthy);
 		}
 		ret = shmguard_pool_read(worker->pool, 0, buffer, PAGES(4), &report);
@@ -151,8 +151,8 @@ four_faulting_one_healthy(void **state)
 	struct crew_job jobs[FAULTING_THREADS + 1];
 	memset(workers, 0, sizeof(workers));
 	for (int i = 0; i <= FAULTING_THREADS; i++) {
-		workers[i].fd = client_memfd_create(i < FAULTING_THREADS ? "faulting" : "healthy",
-			PAGES(4), false);
+		workers[i].fd = client_memfd_create(
+			i < FAULTING_THREADS ? "faulting" : "healthy", PAGES(4), false);
 		workers[i].pool = setup_pool_create(workers[i].fd, PAGES(4));
 		jobs[i] = (struct crew_job){
 			.start = i < FAULTING_THREADS ? faulting_thread : healthy_thread,
@@ -204,8 +204,8 @@ resizing_thread(void *arg)
 		enum shmguard_pool_error error;
 		int ret = shmguard_pool_resize(storm_pool, PAGES(pages), &error);
 		if (ret != 0) {
-			WORKER_FAIL(worker, "resize to %llu pages: %s",
-				(unsigned long long)pages, shmguard_pool_error_to_str(error));
+			WORKER_FAIL(worker, "resize to %llu pages: %s", (unsigned long long)pages,
+				shmguard_pool_error_to_str(error));
 		}
 		worker->rounds++;
 	}
@@ -224,8 +224,8 @@ storm_reader_thread(void *arg)
 		uint64_t size = shmguard_pool_get_size(storm_pool);
 		struct shmguard_access *access;
 		void *data;
-		int ret = shmguard_access_begin(storm_pool, 0, size, SHMGUARD_ACCESS_READ, &access,
-			&data);
+		int ret = shmguard_access_begin(
+			storm_pool, 0, size, SHMGUARD_ACCESS_READ, &access, &data);
 		if (ret != 0) {
 			WORKER_FAIL(worker, "begin over %llu bytes: %s", (unsigned long long)size,
 				strerror(-ret));
@@ -302,8 +302,8 @@ shared_pool_thread(void *arg)
 	struct worker *worker = &sharer->worker;
 	struct shmguard_access *access;
 	void *data;
-	int ret = shmguard_access_begin(shared_pool, 0, PAGES(2), SHMGUARD_ACCESS_READ, &access,
-		&data);
+	int ret = shmguard_access_begin(
+		shared_pool, 0, PAGES(2), SHMGUARD_ACCESS_READ, &access, &data);
 	pthread_barrier_wait(&start_line); /* both windows open */
 	if (sharer->truncates && ftruncate(shared_fd, (off_t)PAGES(1)) != 0) {
 		ret = -errno;

@@ -1,0 +1,635 @@
+#!/usr/bin/env python3
+"""Hostile-client tests: hostile-client attacks compositor-demo's wl_shm.
+
+    run-hostile.py --compositor PATH --client PATH --hostile PATH TEST
+
+One attack per test. Each asserts the exit status of the attacker and, for a
+protocol error, its exact interface, object and wl_shm code; then that the
+compositor still runs and a fresh well-behaved client is shown (its frame
+callback comes within the time limit). Where libwayland's own wl_shm
+(compositor-demo --builtin-shm) behaves differently, the test runs the same
+attack against it too and asserts what it does instead; the docstrings say
+why. The harness (private XDG_RUNTIME_DIR per compositor, time limits, the
+fd-leak check at the end, clean exit also under LeakSanitizer) is
+tests/integration/run.py's.
+
+Exit status: 0 passed, 1 failed, 77 skipped (Meson's convention).
+"""
+import argparse
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "integration"))
+from run import (Failure, Session, Skip, assert_good_keeps_going, check, log,  # noqa: E402
+                 read_png, wait_for_frames)
+
+SKIP = 77
+
+# hostile-client's exit statuses (tests/hostile/hostile.h).
+CONNECTED = 0
+PROTOCOL_ERROR = 3
+CONNECTION_LOST = 4
+TIMEOUT = 5
+CAPTURE_FAILED = 6
+
+# wl_shm error codes.
+INVALID_FORMAT = 0
+INVALID_STRIDE = 1
+INVALID_FD = 2
+
+INT32_MIN = -2**31
+INT32_MAX = 2**31 - 1
+
+# The colour hostile-client fills its buffers with (XRGB 0xff1cc45a).
+ATTACK_RGB = (0x1c, 0xc4, 0x5a)
+
+
+class Bench:
+    """The compositors of one test, each in its own Session (runtime
+    directory, socket, logs): libshmguard's, and libwayland's when a test
+    compares."""
+
+    def __init__(self, args):
+        self.args = args
+        self.sessions = []
+
+    def compositor(self, *extra, screenshot=False):
+        s = Session(self.args)
+        self.sessions.append(s)
+        s.builtin = "--builtin-shm" in extra
+        s.start_compositor(*extra, screenshot=s.path("screen.png") if screenshot else None)
+        check("libwayland's (--builtin-shm)" in s.compositor_text() if s.builtin
+              else "wl_shm: libshmguard" in s.compositor_text(),
+              "the compositor does not say which wl_shm it serves")
+        return s
+
+    def close(self, failed):
+        for s in self.sessions:
+            s.close(failed)
+
+
+def hostile_env(s):
+    # The attacker may be cut off with proxies alive; what it leaks when
+    # it exits is not under test (the compositor's leaks are).
+    return dict(s.client_env, ASAN_OPTIONS=s.client_env["ASAN_OPTIONS"] + ":detect_leaks=0")
+
+
+def attack(s, *args, status, error=None, message=None, options=(), timeout=30, dies=False):
+    """Run one attack; assert its exit status and, for PROTOCOL_ERROR,
+    error = (interface, code): the error's interface and wl_shm code, and
+    that its object is the last one of that interface the attacker made.
+    The compositor is checked alive afterwards unless @dies. Returns the
+    attacker's output."""
+    which = "libwayland" if s.builtin else "libshmguard"
+    cmd = [s.args.hostile, *options, *map(str, args)]
+    log(f"[{which}] $ " + " ".join(cmd))
+    try:
+        done = subprocess.run(cmd, env=hostile_env(s), stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired as e:
+        raise Failure(f"[{which}] hostile-client did not finish within {timeout} s; "
+                      f"output: {e.output}")
+    got, out = done.returncode, done.stdout
+    sys.stdout.write(out)
+    check(got == status, f"[{which}] {' '.join(cmd[1:])}: exit {got}, expected {status}")
+    if error is not None:
+        interface, code = error
+        m = re.search(r"^protocol error: interface (\w+), object (\d+), code (\d+) "
+                      r"\((\w+)\), message \"(.*)\"$", out, re.M)
+        check(m is not None, f"[{which}] no protocol error line")
+        ids = [int(i) for name, i in re.findall(r"^created (\w+)@(\d+)$", out, re.M)
+               if name == interface]
+        check((m[1], int(m[3])) == (interface, code),
+              f"[{which}] error on {m[1]} code {m[3]} ({m[4]}), "
+              f"expected {interface} code {code}")
+        check(ids and int(m[2]) == ids[-1],
+              f"[{which}] error on {interface}@{m[2]}, expected the attacker's "
+              f"last {interface} ({ids})")
+        if message is not None:
+            check(re.search(message, m[5]), f"[{which}] message {m[5]!r} lacks /{message}/")
+        log(f"[{which}] attacker saw {m[1]}@{m[2]} error {m[3]} ({m[4]}): {m[5]}")
+    elif message is not None:
+        check(re.search(message, out, re.M), f"[{which}] output lacks /{message}/")
+    if not dies:
+        check(s.compositor_alive(),
+              f"[{which}] compositor died (status {s.compositor.returncode})")
+    return out
+
+
+def healthy(s):
+    """The compositor runs, and a fresh well-behaved client is shown."""
+    check(s.compositor_alive(), f"compositor died (status {s.compositor.returncode})")
+    got, out = s.run([s.args.hostile, "show"], env=hostile_env(s), timeout=30)
+    check(got == CONNECTED and "shown: frame callback" in out,
+          f"a fresh well-behaved client was not shown (exit {got})")
+
+
+def finish(s):
+    """A last healthy check, then the harness's stop: clean exit, no fd
+    held for clients that left."""
+    healthy(s)
+    s.stop_compositor()
+
+
+def expect_sigbus_death(s, what):
+    """libwayland's wl_shm: the compositor died of SIGBUS (under
+    AddressSanitizer, whose SIGBUS handler libwayland chains to, ASan
+    reports it and aborts)."""
+    try:
+        status = s.compositor.wait(10)
+    except Exception:
+        raise Failure(f"[libwayland] compositor still runs after {what}")
+    text = s.compositor_text()
+    asan = "AddressSanitizer: BUS" in text or "AddressSanitizer:DEADLYSIGNAL" in text
+    check(status == -signal.SIGBUS or (asan and status != 0),
+          f"[libwayland] compositor ended with status {status}, not by SIGBUS")
+    log(f"[libwayland] compositor died after {what}: status {status}"
+        + (" (AddressSanitizer reported the SIGBUS)" if asan else " (SIGBUS)"))
+
+
+# -- truncation ---------------------------------------------------------
+
+TRUNCATED = r"^client truncated its pool"
+
+
+def test_truncate_after_show(bench):
+    """Truncate the file after the buffer was shown, commit again: the
+    next render faults; wl_buffer gets invalid_fd (libwayland's does the
+    same, with its own message)."""
+    s = bench.compositor()
+    attack(s, "truncate-after-show", status=PROTOCOL_ERROR, error=("wl_buffer", INVALID_FD),
+           message=TRUNCATED)
+    check(re.search(r"fault: client pid \d+ \(hostile-client\), wl_shm_pool@\d+ "
+                    r"wl_buffer@\d+: truncated", s.compositor_text()),
+          "compositor logged no fault line")
+    finish(s)
+
+
+def test_truncate_before_commit(bench):
+    """Pool and buffer made over a whole file, truncated before the first
+    commit: the first render faults; wl_buffer gets invalid_fd."""
+    s = bench.compositor()
+    attack(s, "truncate-before-commit", status=PROTOCOL_ERROR,
+           error=("wl_buffer", INVALID_FD), message=TRUNCATED)
+    finish(s)
+
+
+def test_truncate_race(bench):
+    """One thread commits the buffer every 2 ms while another truncates and
+    regrows its file every 0.3 ms: a render meets the short file; wl_buffer
+    gets invalid_fd. The fault report may call it an I/O error when the
+    file grew back before the handler looked at its size (a known limit of
+    telling the two apart; the protocol error is the same)."""
+    s = bench.compositor()
+    attack(s, "truncate-race", status=PROTOCOL_ERROR, error=("wl_buffer", INVALID_FD),
+           message=r"^(client truncated its pool|I/O error on the pool file)")
+    finish(s)
+
+
+def test_truncate_after_destroy(bench):
+    """Show a buffer, destroy the wl_buffer and the wl_shm_pool (the
+    surface keeps showing it), truncate the file, then ask for a screen
+    capture, which renders the whole output. libshmguard: the read faults
+    inside an access window; with the buffer and pool gone, the error goes
+    on the client's wl_shm. libwayland: wlroots 0.15 reads a destroyed
+    wl_buffer's pixels without wl_shm_buffer_begin_access() (there is no
+    wl_shm_buffer left to begin it on), so the SIGBUS is not libwayland's
+    to catch: the compositor dies, and every client with it."""
+    s = bench.compositor()
+    attack(s, "truncate-after-destroy", status=PROTOCOL_ERROR, error=("wl_shm", INVALID_FD),
+           message=TRUNCATED)
+    finish(s)
+
+    b = bench.compositor("--builtin-shm")
+    attack(b, "truncate-after-destroy", status=CONNECTION_LOST,
+           message=r"^connection lost", dies=True)
+    expect_sigbus_death(b, "the capture read the truncated, destroyed buffer")
+
+
+# -- pools that claim what the file does not hold -----------------------
+
+def test_pool_larger_than_file(bench):
+    """A pool of 1 MiB over a file of 16 KiB. libshmguard refuses it at
+    create_pool: wl_shm invalid_fd. libwayland maps it (mmap does not
+    check the file size), accepts a buffer past the end of the file, and
+    only the render's SIGBUS, caught inside begin/end_access, ends it:
+    invalid_fd on the wl_buffer."""
+    s = bench.compositor()
+    attack(s, "pool-larger-than-file", status=PROTOCOL_ERROR, error=("wl_shm", INVALID_FD),
+           message=r"file is shorter than the pool size")
+    finish(s)
+
+    b = bench.compositor("--builtin-shm")
+    attack(b, "pool-larger-than-file", status=PROTOCOL_ERROR,
+           error=("wl_buffer", INVALID_FD), message=r"^error accessing SHM buffer")
+    finish(b)
+
+
+def test_resize_past_end(bench):
+    """wl_shm_pool.resize to 1 MiB while the file stays 16 KiB.
+    libshmguard maps the new size at once and refuses it: wl_shm_pool
+    invalid_fd. libwayland accepts the resize and a buffer past the end of
+    the file; the render faults: invalid_fd on the wl_buffer."""
+    s = bench.compositor()
+    attack(s, "resize-past-end", status=PROTOCOL_ERROR, error=("wl_shm_pool", INVALID_FD),
+           message=r"^resize past the end of the file")
+    finish(s)
+
+    b = bench.compositor("--builtin-shm")
+    attack(b, "resize-past-end", status=PROTOCOL_ERROR, error=("wl_buffer", INVALID_FD),
+           message=r"^error accessing SHM buffer")
+    finish(b)
+
+
+def test_resize_shrink(bench):
+    """wl_shm_pool.resize to half the size: wl_shm_pool invalid_fd
+    ("shrinking pool invalid"), the code libwayland uses too."""
+    s = bench.compositor()
+    attack(s, "resize-shrink", status=PROTOCOL_ERROR, error=("wl_shm_pool", INVALID_FD),
+           message=r"^shrinking pool invalid")
+    finish(s)
+
+
+# -- fds that are not files -----------------------------------------------
+
+NON_FILE_FDS = {
+    "pipe": r"pipe",
+    "unix-socket": r"socket",
+    "tcp-socket": r"socket",
+    "directory": r"directory",
+    "dev-null": r"character device",
+    "dev-zero": r"character device",
+    "eventfd": r"not a regular file",
+}
+
+
+def test_non_file_fds(bench):
+    """Every kind of non-file fd as a pool: libshmguard refuses each at
+    create_pool with wl_shm invalid_fd, naming the kind. libwayland relies
+    on mmap(PROT_READ|PROT_WRITE, MAP_SHARED) failing: it does for all of
+    them (EACCES, ENODEV, and EPERM for the TCP socket, which the kernel
+    would map read-only), but /dev/zero opened read-write maps fine, so
+    libwayland accepts a pool of it and shows its zeros."""
+    s = bench.compositor()
+    for kind, what in NON_FILE_FDS.items():
+        attack(s, "bad-fd", kind, status=PROTOCOL_ERROR, error=("wl_shm", INVALID_FD),
+               message=rf"^invalid file descriptor: file descriptor is (a |an )?.*{what}")
+        healthy(s)
+    s.stop_compositor()
+
+    b = bench.compositor("--builtin-shm")
+    for kind in NON_FILE_FDS:
+        if kind == "dev-zero":
+            attack(b, "bad-fd", kind, status=CONNECTED,
+                   message=r"^create_pool accepted(.|\n)*^shown: frame callback")
+        else:
+            attack(b, "bad-fd", kind, status=PROTOCOL_ERROR, error=("wl_shm", INVALID_FD),
+                   message=r"^failed mmap fd")
+    finish(b)
+
+
+# -- create_buffer numbers ------------------------------------------------
+
+POOL = 65536
+
+
+def test_bad_geometry(bench):
+    """Negative, zero and overflowing offsets, widths, heights and
+    strides, with INT32_MIN and INT32_MAX: each is wl_shm_pool
+    invalid_stride, checked in 64-bit arithmetic. Includes stride x
+    height wrapping 32 bits to a size that fits (65536 x 65537) and offset
+    + size passing INT32_MAX. Controls: a buffer that ends exactly at the
+    pool's end is shown; one that ends a byte later is refused.
+    libwayland refuses the same set (for 65536 x 65537 through its
+    INT32_MAX / stride check), so it is not run here, except for the one
+    difference: a buffer whose last row ends at the pool's end but whose
+    stride x height does not fit. libshmguard counts only the last row's
+    pixels and shows it; libwayland requires stride x height and refuses
+    it with invalid_stride."""
+    s = bench.compositor()
+    bad = [
+        (-1, 16, 16, 64), (0, -1, 16, 64), (0, 16, -1, 64), (0, 16, 16, -64),
+        (0, 0, 16, 64), (0, 16, 0, 64), (0, 16, 16, 0),
+        (INT32_MIN, 16, 16, 64), (0, INT32_MIN, 16, 64), (0, 16, INT32_MIN, 64),
+        (0, 16, 16, INT32_MIN), (INT32_MIN, INT32_MIN, INT32_MIN, INT32_MIN),
+        (INT32_MAX, 16, 16, 64), (0, INT32_MAX, 1, INT32_MAX - 3),
+        (0, 1, INT32_MAX, 4), (0, INT32_MAX // 4, INT32_MAX, INT32_MAX - 3),
+        (INT32_MAX, INT32_MAX, INT32_MAX, INT32_MAX),
+        # 65536 x 65537 = 2^32 + 65536: wraps to 65536 in 32 bits.
+        (0, 1, 65537, 65536),
+        # offset + stride x height passes INT32_MAX.
+        (INT32_MAX - 512, 16, 16, 64),
+        # One byte past the end of the pool.
+        (POOL - 1024 + 4, 16, 16, 64),
+    ]
+    for numbers in bad:
+        attack(s, "buffer", *numbers, "0x1", POOL, status=PROTOCOL_ERROR,
+               error=("wl_shm_pool", INVALID_STRIDE))
+    healthy(s)
+    # Ends exactly at the end of the pool.
+    attack(s, "buffer", POOL - 1024, 16, 16, 64, "0x1", POOL, status=CONNECTED,
+           message=r"^shown: frame callback")
+    # The last row ends at the pool's end; stride x height would not fit.
+    attack(s, "buffer", 0, 16, 2, POOL - 64, "0x1", POOL, status=CONNECTED,
+           message=r"^shown: frame callback")
+    finish(s)
+
+    b = bench.compositor("--builtin-shm")
+    attack(b, "buffer", 0, 16, 2, POOL - 64, "0x1", POOL, status=PROTOCOL_ERROR,
+           error=("wl_shm_pool", INVALID_STRIDE))
+    finish(b)
+
+
+def test_stride_too_short(bench):
+    """A stride shorter than a row of the format (16 XRGB8888 pixels need
+    64 bytes; 256 pixels with a stride of 256 bytes in a 4 KiB pool) and a
+    stride that is not a whole number of pixels: wl_shm_pool
+    invalid_stride. libwayland compares the stride with the width in
+    pixels, not bytes, so it accepts all three. The odd stride is never
+    shown and the client is never told (no frame callback). The short
+    ones are shown, and wlroots reads every row a whole row long: for
+    256 x 16 / 256 the last three rows end 256, 512 and 768 bytes past
+    the end of the pool, and the screenshot shows there bytes that are
+    not the client's but whatever the compositor has mapped next to the
+    pool (a page with nothing mapped would be a SIGSEGV instead)."""
+    s = bench.compositor()
+    for numbers in [(0, 16, 16, 60, POOL), (0, 256, 16, 256, 4096),
+                    (0, 16, 16, 62, POOL)]:
+        *geometry, pool = numbers
+        attack(s, "buffer", *geometry, "0x1", pool, status=PROTOCOL_ERROR,
+               error=("wl_shm_pool", INVALID_STRIDE),
+               message=r"^stride \d+ is (shorter than a row|not a multiple)")
+    finish(s)
+
+    b = bench.compositor("--builtin-shm", screenshot=True)
+    image = held_screenshot(b, ["buffer", 0, 256, 16, 256, "0x1", 4096], "short-stride")
+    if image is None:
+        status = b.compositor.wait(10)
+        check(status == -signal.SIGSEGV or "AddressSanitizer: SEGV" in b.compositor_text(),
+              f"[libwayland] compositor ended with status {status}, not by SIGSEGV")
+        log("[libwayland] the read past the pool hit an unmapped page: SIGSEGV")
+        return
+    count, left, top = attack_pixels(image)
+    check(count > 0, "[libwayland] the short-stride buffer is not on the screen")
+    width = image[0]
+    rgb = image[2]
+    foreign = 0
+    for row in range(13, 16):
+        # Pixels of this row at byte row * 256 + 4 x >= 4096, past the pool.
+        for x in range(256 - 64 * (row - 12), 256):
+            i = ((top + row) * width + left + x) * 3
+            foreign += rgb[i:i + 3] != bytes(ATTACK_RGB)
+    log(f"[libwayland] {count} pixels of the client's colour; {foreign} of the 384 "
+        f"pixels past the end of the pool show other bytes")
+    check(count == 256 * 16 - 384 and foreign == 384,
+          "[libwayland] the screen does not show a read past the end of the pool")
+    healthy(b)
+    attack(b, "buffer", 0, 16, 16, 60, "0x1", POOL, status=CONNECTED,
+           message=r"^create_buffer accepted(.|\n)*^shown: frame callback")
+    attack(b, "buffer", 0, 16, 16, 62, "0x1", POOL, status=CONNECTED,
+           options=("--timeout", "1000"),
+           message=r"^create_buffer accepted(.|\n)*^no frame callback within")
+    finish(b)
+
+
+def test_unknown_format(bench):
+    """A format no one knows (0xdeadbeef) and one the compositor does not
+    advertise (NV12, planar): wl_shm_pool invalid_format, as libwayland."""
+    s = bench.compositor()
+    for format_code in ("0xdeadbeef", "0x3231564e"):
+        attack(s, "buffer", 0, 16, 16, 64, format_code, POOL, status=PROTOCOL_ERROR,
+               error=("wl_shm_pool", INVALID_FORMAT), message=r"^invalid format")
+    finish(s)
+
+
+# -- fds the compositor may read but not write -----------------------------
+
+def held_screenshot(s, args, name):
+    """Run hostile-client ARGS in the background until it has shown its
+    buffer (and holds it), then take the compositor's screenshot. Returns
+    the image, or None if the compositor died meanwhile."""
+    proc = s.spawn([s.args.hostile, "--settle", "20000", *map(str, args)], name,
+                   env=hostile_env(s))
+    end = time.monotonic() + 15
+    while "shown: frame callback" not in open(proc.log_path).read():
+        if not s.compositor_alive():
+            return None
+        check(proc.poll() is None, f"{' '.join(map(str, args))} exited "
+              f"({proc.returncode}): {open(proc.log_path).read()}")
+        check(time.monotonic() < end, f"{' '.join(map(str, args))} was not shown in time")
+        time.sleep(0.05)
+    s.screenshot()
+    image = read_png(s.path("screen.png"))
+    proc.terminate()
+    proc.wait(10)
+    return image
+
+
+def attack_pixels(image):
+    """Where the attacker's colour is: (count, left, top)."""
+    width, _, rgb = image
+    target = bytes(ATTACK_RGB)
+    found = [i // 3 for i in range(0, len(rgb), 3) if rgb[i:i + 3] == target]
+    if not found:
+        return 0, None, None
+    return len(found), min(i % width for i in found), found[0] // width
+
+
+def shown_on_screen(s, kind):
+    """hostile-client shows a 64x64 buffer over an fd of @kind; the
+    compositor's own screenshot must show all of it in its colour."""
+    image = held_screenshot(s, ["show", "--fd", kind], f"show-{kind}")
+    check(image is not None, "compositor died")
+    pixels = attack_pixels(image)[0]
+    log(f"{kind}: {pixels} pixels of the client's colour on the screen")
+    check(pixels == 64 * 64, f"the {kind} buffer is not on the screen ({pixels} pixels)")
+
+
+def test_read_only_shown(bench):
+    """A pool over a read-only fd (the memfd reopened O_RDONLY) is a fine
+    pool for display: libshmguard maps it read-only and the compositor's
+    screenshot shows it. libwayland maps every pool PROT_READ|PROT_WRITE,
+    so mmap fails with EACCES: wl_shm invalid_fd."""
+    s = bench.compositor(screenshot=True)
+    shown_on_screen(s, "read-only")
+    finish(s)
+
+    b = bench.compositor("--builtin-shm")
+    attack(b, "show", "--fd", "read-only", status=PROTOCOL_ERROR,
+           error=("wl_shm", INVALID_FD), message=r"^failed mmap fd \d+: Permission denied")
+    finish(b)
+
+
+def test_write_sealed_shown(bench):
+    """memfds sealed with F_SEAL_WRITE and with F_SEAL_FUTURE_WRITE are
+    shown (read-only mappings). libwayland's PROT_WRITE mapping fails with
+    EPERM: wl_shm invalid_fd for both."""
+    s = bench.compositor(screenshot=True)
+    for kind in ("write-sealed", "future-write-sealed"):
+        shown_on_screen(s, kind)
+        healthy(s)
+    s.stop_compositor()
+
+    b = bench.compositor("--builtin-shm")
+    for kind in ("write-sealed", "future-write-sealed"):
+        attack(b, "show", "--fd", kind, status=PROTOCOL_ERROR,
+               error=("wl_shm", INVALID_FD),
+               message=r"^failed mmap fd \d+: Operation not permitted")
+    finish(b)
+
+
+# -- budgets --------------------------------------------------------------
+
+def test_many_pools(bench):
+    """2000 pools from one client, while a well-behaved client animates:
+    the 1025th is over the per-client budget, wl_shm invalid_fd for the
+    attacker alone; the good client never stops and the compositor holds
+    no fd of the attacker's afterwards. Likewise the byte budget: three
+    pools of 2 GiB pass the 4 GiB limit. libwayland has no budget: it maps
+    all 2000 (and all three), bounded only by vm.max_map_count and the
+    address space, which every client shares."""
+    s = bench.compositor()
+    good = s.spawn_good()
+    wait_for_frames(good, 10)
+    attack(s, "many-pools", 2000, status=PROTOCOL_ERROR, error=("wl_shm", INVALID_FD),
+           message=r"^over budget: the client already has 1024 pools \(limit 1024\)")
+    assert_good_keeps_going(good, seconds=1.0, at_least=10)
+    attack(s, "many-pools", 3, INT32_MAX, status=PROTOCOL_ERROR,
+           error=("wl_shm", INVALID_FD),
+           message=r"^over budget: mapping \d+ more bytes would pass the client's limit")
+    assert_good_keeps_going(good, seconds=1.0, at_least=10)
+    finish(s)
+
+    b = bench.compositor("--builtin-shm")
+    attack(b, "many-pools", 2000, status=CONNECTED,
+           message=r"^sent 2000 create_pool requests(.|\n)*^still connected")
+    attack(b, "many-pools", 3, INT32_MAX, status=CONNECTED, message=r"^still connected")
+    finish(b)
+
+
+# -- screen capture into hostile buffers ----------------------------------
+
+def test_capture_truncated(bench):
+    """A capture into a buffer whose file was truncated after the pool and
+    buffer were made: the write-back faults under the guard, the frame
+    fails and the fault policy disconnects the client: wl_buffer
+    invalid_fd (libwayland: the same, through its SIGBUS handler)."""
+    s = bench.compositor()
+    attack(s, "capture-truncated", status=PROTOCOL_ERROR, error=("wl_buffer", INVALID_FD),
+           message=TRUNCATED)
+    finish(s)
+
+
+def test_capture_read_only(bench):
+    """A capture into a buffer over a read-only fd, and over a
+    write-sealed memfd: the frame fails (zwlr_screencopy_frame_v1.failed),
+    the client stays connected. libwayland never gets that far: it
+    refuses both pools at create_pool with wl_shm invalid_fd."""
+    s = bench.compositor()
+    for kind in ("read-only", "write-sealed"):
+        attack(s, "capture", kind, status=CAPTURE_FAILED,
+               message=r"^still connected after the failed capture")
+    text = s.compositor_text()
+    check("file descriptor is read-only" in text, "no log line for the read-only fd")
+    check("sealed against writing" in text, "no log line for the write seal")
+    attack(s, "capture", status=CONNECTED, message=r"^capture ready")
+    finish(s)
+
+    b = bench.compositor("--builtin-shm")
+    for kind in ("read-only", "write-sealed"):
+        attack(b, "capture", kind, status=PROTOCOL_ERROR, error=("wl_shm", INVALID_FD))
+    finish(b)
+
+
+def test_capture_truncate_loop(bench):
+    """Captures while a thread truncates and regrows the target file every
+    0.3 ms. Default policy: the first write that meets the short file
+    ends it, wl_buffer invalid_fd. Under --policy revalidate the client
+    stays: 100 captures each end ready or failed (failed while the pool
+    is poisoned), and the compositor survives every fault."""
+    s = bench.compositor()
+    attack(s, "capture-truncate-loop", 100, status=PROTOCOL_ERROR,
+           error=("wl_buffer", INVALID_FD), message=TRUNCATED)
+    finish(s)
+
+    r = bench.compositor("--policy", "revalidate")
+    out = attack(r, "capture-truncate-loop", 100, status=CONNECTED, timeout=60)
+    m = re.search(r"^captures: (\d+) ready, (\d+) failed, of 100 asked", out, re.M)
+    check(m and int(m[1]) + int(m[2]) == 100 and int(m[2]) >= 1,
+          "under --policy revalidate, not every capture ended, or none failed")
+    finish(r)
+
+
+# -- the harness itself -----------------------------------------------------
+
+def test_harness_catches_survivor(bench):
+    """Must fail inside: expecting libshmguard's refusal of a /dev/zero
+    pool from libwayland's wl_shm, which accepts it, must be caught."""
+    b = bench.compositor("--builtin-shm")
+    try:
+        attack(b, "bad-fd", "dev-zero", status=PROTOCOL_ERROR, error=("wl_shm", INVALID_FD))
+    except Failure as e:
+        check(re.search(r"exit 0, expected 3", str(e)), f"caught for another reason: {e}")
+        log(f"the harness caught it, as it must: {e}")
+        finish(b)
+        return
+    raise Failure("the harness did not notice an attack that was not refused")
+
+
+TESTS = {
+    "truncate-after-show": test_truncate_after_show,
+    "truncate-before-commit": test_truncate_before_commit,
+    "truncate-race": test_truncate_race,
+    "truncate-after-destroy": test_truncate_after_destroy,
+    "pool-larger-than-file": test_pool_larger_than_file,
+    "resize-past-end": test_resize_past_end,
+    "resize-shrink": test_resize_shrink,
+    "non-file-fds": test_non_file_fds,
+    "bad-geometry": test_bad_geometry,
+    "stride-too-short": test_stride_too_short,
+    "unknown-format": test_unknown_format,
+    "read-only-shown": test_read_only_shown,
+    "write-sealed-shown": test_write_sealed_shown,
+    "many-pools": test_many_pools,
+    "capture-truncated": test_capture_truncated,
+    "capture-read-only": test_capture_read_only,
+    "capture-truncate-loop": test_capture_truncate_loop,
+    "harness-catches-survivor": test_harness_catches_survivor,
+}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--compositor", required=True)
+    parser.add_argument("--client", required=True)
+    parser.add_argument("--hostile", required=True)
+    parser.add_argument("--keep", action="store_true", help="keep the runtime directories")
+    parser.add_argument("test", choices=sorted(TESTS))
+    args = parser.parse_args()
+    test = TESTS[args.test]
+    log(f"{args.test}: {test.__doc__.strip().splitlines()[0]}")
+    bench = Bench(args)
+    failed = True
+    try:
+        test(bench)
+        failed = False
+        log(f"{args.test}: passed")
+        return 0
+    except Skip as e:
+        failed = False
+        log(f"{args.test}: skipped: {e}")
+        return SKIP
+    except Failure as e:
+        log(f"{args.test}: FAILED: {e}")
+        return 1
+    finally:
+        bench.close(failed)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
