@@ -285,6 +285,17 @@ fault_seen(struct shmguard_buffer *buffer, const struct shmguard_fault_report *r
 	shm_handle_fault(pool->owner->shm, buffer, report);
 }
 
+/* Under the revalidate policy, a pool whose file the client grew back is
+ * mapped afresh before the next access. */
+static inline void
+revalidate_if_pending(struct shmguard_buffer *buffer)
+{
+	if (unlikely(atomic_load_explicit(&buffer->pool->revalidate_pending,
+		    memory_order_relaxed))) {
+		shm_pool_try_revalidate(buffer->pool);
+	}
+}
+
 /*
  * The core window of each open access lives on the thread's window stack,
  * tagged with its buffer, so that end_access needs only the buffer and no
@@ -295,10 +306,7 @@ SHMGUARD_EXPORT int
 shmguard_buffer_begin_access(
 	struct shmguard_buffer *buffer, enum shmguard_access_mode mode, void **data)
 {
-	if (unlikely(atomic_load_explicit(&buffer->pool->revalidate_pending,
-		    memory_order_relaxed))) {
-		shm_pool_try_revalidate(buffer->pool);
-	}
+	revalidate_if_pending(buffer);
 	struct shmguard_access *access;
 	int ret = shmguard_access_begin(
 		buffer->core, buffer->offset, buffer->span, mode, &access, data);
@@ -338,20 +346,23 @@ check_range(const struct shmguard_buffer *buffer, uint64_t offset, size_t length
 	return 0;
 }
 
-SHMGUARD_EXPORT int
-shmguard_buffer_read(struct shmguard_buffer *buffer, uint64_t offset, void *dst, size_t length,
+/* A guarded copy out of (READ, into @p dst) or into (WRITE, from @p src)
+ * the buffer's bytes, with the fault policy applied on a fault. */
+static int
+buffer_copy(struct shmguard_buffer *buffer, uint64_t offset, size_t length,
+	enum shmguard_access_mode mode, void *dst, const void *src,
 	struct shmguard_fault_report *report)
 {
 	int ret = check_range(buffer, offset, length);
 	if (ret != 0) {
 		return ret;
 	}
-	if (unlikely(atomic_load_explicit(&buffer->pool->revalidate_pending,
-		    memory_order_relaxed))) {
-		shm_pool_try_revalidate(buffer->pool);
-	}
+	revalidate_if_pending(buffer);
 	struct shmguard_fault_report local = {0};
-	ret = shmguard_pool_read(buffer->core, buffer->offset + offset, dst, length, &local);
+	uint64_t pool_offset = buffer->offset + offset;
+	ret = mode == SHMGUARD_ACCESS_WRITE
+		? shmguard_pool_write(buffer->core, pool_offset, src, length, &local)
+		: shmguard_pool_read(buffer->core, pool_offset, dst, length, &local);
 	if (ret == -EFAULT) {
 		fault_seen(buffer, &local);
 	}
@@ -362,24 +373,15 @@ shmguard_buffer_read(struct shmguard_buffer *buffer, uint64_t offset, void *dst,
 }
 
 SHMGUARD_EXPORT int
+shmguard_buffer_read(struct shmguard_buffer *buffer, uint64_t offset, void *dst, size_t length,
+	struct shmguard_fault_report *report)
+{
+	return buffer_copy(buffer, offset, length, SHMGUARD_ACCESS_READ, dst, NULL, report);
+}
+
+SHMGUARD_EXPORT int
 shmguard_buffer_write(struct shmguard_buffer *buffer, uint64_t offset, const void *src,
 	size_t length, struct shmguard_fault_report *report)
 {
-	int ret = check_range(buffer, offset, length);
-	if (ret != 0) {
-		return ret;
-	}
-	if (unlikely(atomic_load_explicit(&buffer->pool->revalidate_pending,
-		    memory_order_relaxed))) {
-		shm_pool_try_revalidate(buffer->pool);
-	}
-	struct shmguard_fault_report local = {0};
-	ret = shmguard_pool_write(buffer->core, buffer->offset + offset, src, length, &local);
-	if (ret == -EFAULT) {
-		fault_seen(buffer, &local);
-	}
-	if (report != NULL) {
-		*report = local;
-	}
-	return ret;
+	return buffer_copy(buffer, offset, length, SHMGUARD_ACCESS_WRITE, NULL, src, report);
 }
