@@ -81,8 +81,8 @@ show_buffer(struct hostile *hostile, struct hostile_window *window, struct shm_b
 	if (ret != 0) {
 		return ret;
 	}
-	ret = shm_pool_make(hostile, shm_buffer, kind, HOSTILE_BUFFER_SIZE, HOSTILE_BUFFER_SIZE,
-		pixel);
+	ret = shm_pool_make(
+		hostile, shm_buffer, kind, HOSTILE_BUFFER_SIZE, HOSTILE_BUFFER_SIZE, pixel);
 	if (ret != 0) {
 		return ret;
 	}
@@ -350,8 +350,8 @@ attack_pool_larger_than_file(struct hostile *hostile, int argc, char **argv)
 	/* The file holds one buffer; the pool claims 64 of them. */
 	const int32_t pool_size = 64 * HOSTILE_BUFFER_SIZE;
 	struct shm_buffer shm_buffer;
-	ret = shm_pool_make(hostile, &shm_buffer, HOSTILE_FD_MEMFD, HOSTILE_BUFFER_SIZE,
-		pool_size, DEFAULT_PIXEL);
+	ret = shm_pool_make(hostile, &shm_buffer, HOSTILE_FD_MEMFD, HOSTILE_BUFFER_SIZE, pool_size,
+		DEFAULT_PIXEL);
 	if (ret != 0) {
 		return ret;
 	}
@@ -511,7 +511,8 @@ attack_many_pools(struct hostile *hostile, int argc, char **argv)
 		}
 	}
 	printf("sent %lld create_pool requests of %lld bytes (last wl_shm_pool@%u)\n",
-		(long long)sent, (long long)size, wl_proxy_get_id((struct wl_proxy *)pools[sent - 1]));
+		(long long)sent, (long long)size,
+		wl_proxy_get_id((struct wl_proxy *)pools[sent - 1]));
 	if (ret < 0) {
 		ret = hostile_report_failure(hostile);
 	} else {
@@ -536,8 +537,7 @@ const struct hostile_attack hostile_attacks[] = {
 		attack_truncate_after_destroy},
 	{"pool-larger-than-file", "", "a pool of 64 buffers over a file of one",
 		attack_pool_larger_than_file},
-	{"resize-past-end", "", "resize the pool past the end of its file",
-		attack_resize_past_end},
+	{"resize-past-end", "", "resize the pool past the end of its file", attack_resize_past_end},
 	{"resize-shrink", "", "resize the pool to half its size", attack_resize_shrink},
 	{"bad-fd", "KIND", "a pool over a pipe, socket, directory, device or eventfd",
 		attack_bad_fd},

@@ -197,8 +197,8 @@ attack_capture(struct hostile *hostile, int argc, char **argv)
 	if (ret != 0) {
 		return ret;
 	}
-	printf("capture into a %s buffer of %ux%u\n", hostile_fd_kind_to_str(kind),
-		capture.width, capture.height);
+	printf("capture into a %s buffer of %ux%u\n", hostile_fd_kind_to_str(kind), capture.width,
+		capture.height);
 	ret = hostile_capture_copy(&capture, target.buffer);
 	if (ret == 0) {
 		printf("capture ready\n");
@@ -315,8 +315,8 @@ attack_capture_truncate_loop(struct hostile *hostile, int argc, char **argv)
 	}
 	atomic_store(&regrow.stop, true);
 	pthread_join(thread, NULL);
-	printf("captures: %u ready, %u failed, of %lld asked; %lu truncate-regrow cycles\n",
-		ready, failed, (long long)count, atomic_load(&regrow.cycles));
+	printf("captures: %u ready, %u failed, of %lld asked; %lu truncate-regrow cycles\n", ready,
+		failed, (long long)count, atomic_load(&regrow.cycles));
 	if (ret != 0) {
 		return ret;
 	}

@@ -124,8 +124,9 @@ hostile_connect(struct hostile *hostile)
 	}
 	if (ret == 0 || hostile->compositor == NULL || hostile->shm == NULL ||
 		hostile->wm_base == NULL) {
-		fprintf(stderr, "hostile-client: the compositor lacks wl_compositor, wl_shm or "
-				"xdg_wm_base\n");
+		fprintf(stderr,
+			"hostile-client: the compositor lacks wl_compositor, wl_shm or "
+			"xdg_wm_base\n");
 		return HOSTILE_EXIT_FAILURE;
 	}
 	hostile_print_created(hostile->shm);

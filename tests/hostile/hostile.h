@@ -35,7 +35,8 @@ enum hostile_exit {
 };
 
 /** What each exit status means ("protocol error", ...). */
-const char *hostile_exit_to_str(enum hostile_exit status);
+const char *
+hostile_exit_to_str(enum hostile_exit status);
 
 /* The connection and the globals an attack may use (NULL when absent). */
 struct hostile {
@@ -55,40 +56,47 @@ struct hostile {
 /* connection.c */
 
 /** Connect to $WAYLAND_DISPLAY and bind the globals; 0 or an exit status. */
-int hostile_connect(struct hostile *hostile);
+int
+hostile_connect(struct hostile *hostile);
 
 /** Destroy the globals and disconnect. */
-void hostile_disconnect(struct hostile *hostile);
+void
+hostile_disconnect(struct hostile *hostile);
 
 /**
  * Dispatch events until *@p done becomes true, at most @p timeout_ms.
  * Returns 1 (done), 0 (time is up) or -1 (the connection failed: call
  * hostile_report_failure()).
  */
-int hostile_dispatch_until(struct hostile *hostile, const bool *done, int timeout_ms);
+int
+hostile_dispatch_until(struct hostile *hostile, const bool *done, int timeout_ms);
 
 /**
  * A wl_display.sync round trip, bounded by the time limit. Returns 1, 0
  * (no answer in time) or -1 (the connection failed).
  */
-int hostile_roundtrip(struct hostile *hostile);
+int
+hostile_roundtrip(struct hostile *hostile);
 
 /**
  * After a failed dispatch: print the protocol error (interface, object id,
  * code, its name and the compositor's message) or the lost connection,
  * and return HOSTILE_EXIT_PROTOCOL_ERROR or HOSTILE_EXIT_CONNECTION_LOST.
  */
-int hostile_report_failure(struct hostile *hostile);
+int
+hostile_report_failure(struct hostile *hostile);
 
 /**
  * The end of an attack: dispatch for the settle time; report an error if
  * one comes, else confirm with a round trip that we are still connected.
  * Returns an exit status.
  */
-int hostile_finish(struct hostile *hostile);
+int
+hostile_finish(struct hostile *hostile);
 
 /** Print "created INTERFACE@ID" for @p proxy, so tests can match ids. */
-void hostile_print_created(void *proxy);
+void
+hostile_print_created(void *proxy);
 
 /* memory.c: the files we hand over. */
 
@@ -115,24 +123,28 @@ enum hostile_fd_kind {
 };
 
 /** Parse "memfd", "read-only", "pipe", ...; false if unknown. */
-bool hostile_fd_kind_parse(const char *name, enum hostile_fd_kind *kind);
+bool
+hostile_fd_kind_parse(const char *name, enum hostile_fd_kind *kind);
 
 /** The name of @p kind, as parsed. */
-const char *hostile_fd_kind_to_str(enum hostile_fd_kind kind);
+const char *
+hostile_fd_kind_to_str(enum hostile_fd_kind kind);
 
 /**
  * A memfd of @p size bytes, every 32-bit word set to @p pixel (a pixel of
  * 0 leaves the file sparse). Returns the fd (close it), or -1 with a
  * message printed.
  */
-int hostile_memfd_create(uint64_t size, uint32_t pixel);
+int
+hostile_memfd_create(uint64_t size, uint32_t pixel);
 
 /**
  * The fd to send for a pool of kind @p kind. For the memfd kinds, @p memfd
  * is the file (borrowed) and the result is a new fd to the same file; for
  * the others @p memfd is unused. Returns -1 with a message printed.
  */
-int hostile_fd_open(enum hostile_fd_kind kind, int memfd);
+int
+hostile_fd_open(enum hostile_fd_kind kind, int memfd);
 
 /* window.c: an xdg toplevel that shows one buffer. */
 struct hostile_window {
@@ -149,20 +161,24 @@ struct hostile_window {
  * Create a toplevel and wait for its first configure. Returns 0, or an
  * exit status (the connection failed, or no configure came in time).
  */
-int hostile_window_create(struct hostile *hostile, struct hostile_window *window);
+int
+hostile_window_create(struct hostile *hostile, struct hostile_window *window);
 
 /** Attach @p buffer, damage all of it, ask for a frame callback, commit. */
-void hostile_window_commit(struct hostile_window *window, struct wl_buffer *buffer);
+void
+hostile_window_commit(struct hostile_window *window, struct wl_buffer *buffer);
 
 /**
  * Wait for the frame callback of the last commit: the compositor showed
  * the buffer. Returns 0, or an exit status (HOSTILE_EXIT_TIMEOUT,
  * or the connection failed).
  */
-int hostile_window_wait_frame(struct hostile_window *window);
+int
+hostile_window_wait_frame(struct hostile_window *window);
 
 /** Destroy the window's objects. */
-void hostile_window_destroy(struct hostile_window *window);
+void
+hostile_window_destroy(struct hostile_window *window);
 
 /* capture.c: one zwlr_screencopy_frame_v1 of the first output. */
 struct hostile_capture {
@@ -178,17 +194,20 @@ struct hostile_capture {
  * Ask for a capture of the whole output and wait for the buffer the
  * compositor wants. Returns 0, or an exit status.
  */
-int hostile_capture_start(struct hostile *hostile, struct hostile_capture *capture);
+int
+hostile_capture_start(struct hostile *hostile, struct hostile_capture *capture);
 
 /**
  * Copy into @p buffer and wait for ready or failed. Returns 0 (ready),
  * HOSTILE_EXIT_CAPTURE_FAILED (failed, and a round trip shows we are
  * still connected), or another exit status.
  */
-int hostile_capture_copy(struct hostile_capture *capture, struct wl_buffer *buffer);
+int
+hostile_capture_copy(struct hostile_capture *capture, struct wl_buffer *buffer);
 
 /** Destroy the frame. */
-void hostile_capture_finish(struct hostile_capture *capture);
+void
+hostile_capture_finish(struct hostile_capture *capture);
 
 /* attacks.c, capture.c */
 
@@ -213,9 +232,11 @@ extern const struct hostile_attack hostile_capture_attacks[];
 #define HOSTILE_BUFFER_SIZE (HOSTILE_STRIDE * HOSTILE_HEIGHT)
 
 /** Monotonic milliseconds. */
-int64_t hostile_now_ms(void);
+int64_t
+hostile_now_ms(void);
 
 /** Parse a decimal or 0x integer that must fit in int64; false if not. */
-bool hostile_parse_int(const char *text, int64_t min, int64_t max, int64_t *value);
+bool
+hostile_parse_int(const char *text, int64_t min, int64_t max, int64_t *value);
 
 #endif /* HOSTILE_H */

@@ -12,8 +12,9 @@
 static void
 usage(FILE *out)
 {
-	fprintf(out, "usage: hostile-client [--timeout MS] [--settle MS] ATTACK [ARGS...]\n"
-		     "Attacks the wl_shm of the compositor at $WAYLAND_DISPLAY. Attacks:\n");
+	fprintf(out,
+		"usage: hostile-client [--timeout MS] [--settle MS] ATTACK [ARGS...]\n"
+		"Attacks the wl_shm of the compositor at $WAYLAND_DISPLAY. Attacks:\n");
 	const struct hostile_attack *tables[] = {hostile_attacks, hostile_capture_attacks};
 	for (size_t t = 0; t < 2; t++) {
 		for (const struct hostile_attack *attack = tables[t]; attack->name != NULL;
@@ -22,11 +23,11 @@ usage(FILE *out)
 				attack->summary);
 		}
 	}
-	fprintf(out, "fd KINDs: memfd read-only write-sealed future-write-sealed shrink-sealed\n"
-		     "  pipe unix-socket tcp-socket directory dev-null dev-zero eventfd\n"
-		     "Exit status:\n");
-	for (int status = HOSTILE_EXIT_CONNECTED; status <= HOSTILE_EXIT_CAPTURE_FAILED;
-		status++) {
+	fprintf(out,
+		"fd KINDs: memfd read-only write-sealed future-write-sealed shrink-sealed\n"
+		"  pipe unix-socket tcp-socket directory dev-null dev-zero eventfd\n"
+		"Exit status:\n");
+	for (int status = HOSTILE_EXIT_CONNECTED; status <= HOSTILE_EXIT_CAPTURE_FAILED; status++) {
 		fprintf(out, "  %d  %s\n", status, hostile_exit_to_str(status));
 	}
 }

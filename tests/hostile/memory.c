@@ -118,8 +118,7 @@ tcp_socket(void)
 	};
 	socklen_t length = sizeof(address);
 	int fd = -1;
-	if (bind(listener, (struct sockaddr *)&address, length) != 0 ||
-		listen(listener, 1) != 0 ||
+	if (bind(listener, (struct sockaddr *)&address, length) != 0 || listen(listener, 1) != 0 ||
 		getsockname(listener, (struct sockaddr *)&address, &length) != 0) {
 		perror("hostile-client: a TCP listener on 127.0.0.1");
 		goto out;

@@ -13,6 +13,10 @@
  * made at a new address, anonymous or not, always is. Threads are started
  * once per binary (shmguard-setup.h), not per test, for the same reason:
  * glibc caches thread stacks and ASan maps a context for every thread.
+ *
+ * Under valgrind (meson test --setup=valgrind), which maps memory of its
+ * own as the program runs, only mappings of memfds and deleted files (the
+ * client files tests and the library map) are compared; fds in full.
  */
 #ifndef SHMGUARD_TEST_LEAK_CHECK_H
 #define SHMGUARD_TEST_LEAK_CHECK_H
@@ -45,6 +49,10 @@ struct leak_report {
 	 */
 	int maps_added;
 };
+
+/* Whether the test runs under valgrind. */
+bool
+leak_check_under_valgrind(void);
 
 /* Record the open fds and the mappings of the process (no allocation). */
 void

@@ -112,6 +112,14 @@ child_memfd(unsigned pages)
 	return fd;
 }
 
+/* Every pool a child makes, held on purpose until the child dies or
+ * exits: reachable from here, so that valgrind's leak check at the end
+ * of a child (run on _exit() and on a death by signal alike) counts
+ * them as still in use, not lost. Volatile: never read, the stores would
+ * otherwise be optimised away. */
+static struct shmguard_pool *volatile child_pools[16];
+static unsigned child_pool_count;
+
 static struct shmguard_pool *
 child_pool(int fd, unsigned pages)
 {
@@ -121,6 +129,10 @@ child_pool(int fd, unsigned pages)
 		child_say("child: %s\n", shmguard_pool_error_to_str(error));
 		child_fail("pool");
 	}
+	if (child_pool_count == sizeof(child_pools) / sizeof(child_pools[0])) {
+		child_fail("more pools than child_pools holds");
+	}
+	child_pools[child_pool_count++] = pool;
 	return pool;
 }
 
@@ -776,9 +788,24 @@ raise_with_window_open_returns(void **state)
 
 /* Whatever handler sits on top or below, a fault nobody owns ends in a
  * death by SIGBUS: never a loop, never a stack overflow. */
+/* Valgrind 3.19 cannot deliver the SIGBUS the re-raiser raises from
+ * inside its SA_NODEFER handler when the frame needs the stack to grow
+ * ("Can't extend stack ... during signal delivery"): the child dies of a
+ * SIGSEGV of valgrind's making. The chainer cases still run there. */
+static void
+skip_reraiser_under_valgrind(void)
+{
+	if (leak_check_under_valgrind()) {
+		print_message("skipped under valgrind: it cannot deliver a SIGBUS raised "
+			      "inside an SA_NODEFER handler here\n");
+		skip();
+	}
+}
+
 static void
 reraiser_on_top_of_library(void **state)
 {
+	skip_reraiser_under_valgrind();
 	run_child(reraiser_on_top, &outcome);
 	assert_non_null(strstr(outcome.output, "window fault handled with a newcomer on top"));
 	assert_passed_to_predecessor(&outcome);
@@ -795,6 +822,7 @@ chainer_on_top_of_library(void **state)
 static void
 reraiser_below_library(void **state)
 {
+	skip_reraiser_under_valgrind();
 	run_child(reraiser_below, &outcome);
 	assert_non_null(strstr(outcome.output, "each handled their own fault"));
 	assert_died_of_sigbus(&outcome);

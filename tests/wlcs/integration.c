@@ -316,8 +316,9 @@ position_on_display(struct wlcs_compositor *compositor, void *argument)
 		}
 	}
 	if (node == NULL) {
-		wlr_log(WLR_ERROR, "wlcs: position_window_absolute: wl_surface@%u is not a "
-				   "toplevel; compositor-demo places only those",
+		wlr_log(WLR_ERROR,
+			"wlcs: position_window_absolute: wl_surface@%u is not a "
+			"toplevel; compositor-demo places only those",
 			position->surface_id);
 		return;
 	}
@@ -345,8 +346,9 @@ warn_no_input(void)
 {
 	static bool warned;
 	if (!warned) {
-		fprintf(stderr, "wlcs: compositor-demo has no input devices; "
-				"pointer and touch events are dropped\n");
+		fprintf(stderr,
+			"wlcs: compositor-demo has no input devices; "
+			"pointer and touch events are dropped\n");
 		warned = true;
 	}
 }
@@ -456,10 +458,14 @@ compositor_get_descriptor(const WlcsDisplayServer *display_server)
 static WlcsDisplayServer *
 create_server(int argc, const char **argv)
 {
-	bool verbose = false;
+	/* Our options are what wlcs leaves after its own and gtest's. */
+	bool verbose = false, builtin_shm = false;
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "-v") == 0 || strcmp(argv[i], "--verbose") == 0) {
 			verbose = true;
+		} else if (strcmp(argv[i], "--builtin-shm") == 0) {
+			/* libwayland's wl_shm, as compositor-demo --builtin-shm. */
+			builtin_shm = true;
 		}
 	}
 	wlr_log_init(verbose ? WLR_DEBUG : WLR_ERROR, NULL);
@@ -482,6 +488,7 @@ create_server(int argc, const char **argv)
 		.width = 1280,
 		.height = 720,
 		.headless = true,
+		.builtin_shm = builtin_shm,
 		.verbose = verbose,
 	};
 	compositor->call_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);

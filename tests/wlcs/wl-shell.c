@@ -46,8 +46,8 @@ shell_surface_pong(struct wl_client *client, struct wl_resource *resource, uint3
 }
 
 static void
-shell_surface_move(struct wl_client *client, struct wl_resource *resource,
-	struct wl_resource *seat, uint32_t serial)
+shell_surface_move(struct wl_client *client, struct wl_resource *resource, struct wl_resource *seat,
+	uint32_t serial)
 {
 }
 
@@ -85,8 +85,8 @@ shell_surface_set_fullscreen(struct wl_client *client, struct wl_resource *resou
 
 static void
 shell_surface_set_popup(struct wl_client *client, struct wl_resource *resource,
-	struct wl_resource *seat, uint32_t serial, struct wl_resource *parent, int32_t x,
-	int32_t y, uint32_t flags)
+	struct wl_resource *seat, uint32_t serial, struct wl_resource *parent, int32_t x, int32_t y,
+	uint32_t flags)
 {
 }
 
@@ -102,8 +102,7 @@ shell_surface_set_title(struct wl_client *client, struct wl_resource *resource, 
 }
 
 static void
-shell_surface_set_class(
-	struct wl_client *client, struct wl_resource *resource, const char *class_)
+shell_surface_set_class(struct wl_client *client, struct wl_resource *resource, const char *class_)
 {
 }
 
@@ -158,8 +157,8 @@ shell_get_shell_surface(struct wl_client *client, struct wl_resource *resource, 
 		wl_client_post_no_memory(client);
 		return;
 	}
-	if (!wlr_surface_set_role(surface, &legacy_role, shell_surface, resource,
-		    WL_SHELL_ERROR_ROLE)) {
+	if (!wlr_surface_set_role(
+		    surface, &legacy_role, shell_surface, resource, WL_SHELL_ERROR_ROLE)) {
 		free(shell_surface);
 		return;
 	}
@@ -173,8 +172,8 @@ shell_get_shell_surface(struct wl_client *client, struct wl_resource *resource, 
 	}
 	shell_surface->shell = shell;
 	shell_surface->surface = surface;
-	wl_resource_set_implementation(shell_surface->resource, &shell_surface_impl,
-		shell_surface, shell_surface_resource_destroy);
+	wl_resource_set_implementation(shell_surface->resource, &shell_surface_impl, shell_surface,
+		shell_surface_resource_destroy);
 	shell_surface->surface_destroy.notify = handle_surface_destroy;
 	wl_signal_add(&surface->events.destroy, &shell_surface->surface_destroy);
 }
@@ -211,7 +210,8 @@ legacy_shell_create(struct server *server)
 		return false;
 	}
 	shell->server = server;
-	shell->global = wl_global_create(server->display, &wl_shell_interface, 1, shell, shell_bind);
+	shell->global =
+		wl_global_create(server->display, &wl_shell_interface, 1, shell, shell_bind);
 	if (shell->global == NULL) {
 		free(shell);
 		return false;

@@ -102,6 +102,12 @@ shm_client_post_over_budget(
 			"over budget: mapping %llu more bytes would pass the client's limit of %llu bytes (%llu mapped)",
 			(unsigned long long)extra_bytes,
 			(unsigned long long)limits->max_mapped_bytes, (unsigned long long)bytes);
+	} else if (new_pool) {
+		/* Within both bounds, a new pool is refused only when the core
+		 * cannot keep its copy of the fd: the process is at its
+		 * open-file limit (EMFILE). No generation exists yet. */
+		wl_resource_post_error(resource, WL_SHM_ERROR_INVALID_FD,
+			"over budget: the compositor cannot keep another file descriptor open");
 	} else {
 		wl_resource_post_error(resource, WL_SHM_ERROR_INVALID_FD,
 			"over budget: a pool may keep at most %u mapping generations alive",
