@@ -28,7 +28,9 @@ extern "C" {
  * (the stride or offset is not a multiple of 4 bytes, which pixman
  * needs), EACCES/EPERM (WRITE refused: read-only or write-sealed fd; the
  * client is not disconnected for it), EMFILE, ENOSPC, ENOMEM. Any thread
- * (with a buffer reference held). Not async-signal-safe.
+ * (with a buffer reference held). Not async-signal-safe. Images on the
+ * same or other buffers nest like access windows (32 per thread) and end
+ * in reverse order per buffer.
  */
 SHMGUARD_EXPORT pixman_image_t *
 shmguard_pixman_image_begin(struct shmguard_buffer *buffer, enum shmguard_access_mode mode);
@@ -37,7 +39,8 @@ shmguard_pixman_image_begin(struct shmguard_buffer *buffer, enum shmguard_access
  * Release @p image (from shmguard_pixman_image_begin() on @p buffer) and
  * close its access window. Returns true if the pool faulted, with
  * @p report (if not NULL) filled and the fault policy applied, exactly as
- * shmguard_buffer_end_access(). Same thread as the begin.
+ * shmguard_buffer_end_access(). Same thread as the begin. Not
+ * async-signal-safe.
  */
 SHMGUARD_EXPORT bool
 shmguard_pixman_image_end(struct shmguard_buffer *buffer, pixman_image_t *image,

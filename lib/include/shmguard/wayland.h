@@ -104,7 +104,11 @@ enum shmguard_fault_action {
 SHMGUARD_EXPORT const char *
 shmguard_fault_action_to_str(enum shmguard_fault_action action);
 
-/** One fault, as told to the compositor's fault handler. */
+/**
+ * One fault, as told to the compositor's fault handler. The event and
+ * everything it points to are valid for the duration of the call only:
+ * take a buffer reference (shmguard_buffer_ref()) to keep the buffer.
+ */
 struct shmguard_fault_event {
 	/** The client that owns the pool; NULL if it has disconnected. */
 	struct wl_client *client;
@@ -148,8 +152,9 @@ struct shmguard_shm_options {
 	/**
 	 * Called once per fault of a pool's mapping generation, on the
 	 * display thread, after the policy was applied; NULL for none. The
-	 * handler may log and may take a buffer reference; it must not
-	 * destroy the display, the global or the client.
+	 * handler may log, take a buffer reference and call the library's
+	 * getters and shmguard_shm_set_fault_policy(); it must not open
+	 * access windows, destroy the display, the global or the client.
 	 */
 	void (*fault_handler)(const struct shmguard_fault_event *event, void *user_data);
 	/** Passed to @p fault_handler. */
@@ -183,7 +188,11 @@ shmguard_shm_create(struct wl_display *display, const struct shmguard_shm_option
 SHMGUARD_EXPORT void
 shmguard_shm_destroy(struct shmguard_shm *shm);
 
-/** Change the fault policy for faults from now on. Display thread. */
+/**
+ * Change the fault policy for faults handled from now on, including faults
+ * that other threads found and handed over but the display thread has not
+ * dispatched yet. Display thread.
+ */
 SHMGUARD_EXPORT void
 shmguard_shm_set_fault_policy(struct shmguard_shm *shm, enum shmguard_fault_policy policy);
 
@@ -247,7 +256,11 @@ shmguard_buffer_get_format(const struct shmguard_buffer *buffer);
 SHMGUARD_EXPORT uint64_t
 shmguard_buffer_get_offset(const struct shmguard_buffer *buffer);
 
-/** The core pool (borrowed, valid while the buffer is). Any thread. */
+/**
+ * The core pool (borrowed, valid while the buffer is). Any thread. Windows
+ * and copies made on it directly with the core API see faults in their
+ * reports but bypass the fault policy: the client is not told.
+ */
 SHMGUARD_EXPORT struct shmguard_pool *
 shmguard_buffer_get_pool(const struct shmguard_buffer *buffer);
 
@@ -314,8 +327,11 @@ shmguard_buffer_end_access(struct shmguard_buffer *buffer, struct shmguard_fault
  * Copy @p length bytes at byte @p offset of the buffer (0 is its first
  * pixel) into @p dst, under the guard: at a fault the copy stops and
  * returns -EFAULT, with @p report filled and the fault policy applied as
- * for shmguard_buffer_end_access(). Returns 0, -EFAULT, -ERANGE (outside
- * the buffer's bytes), -ENOMEM. Any thread.
+ * for shmguard_buffer_end_access(). A mapping generation that faulted
+ * keeps answering -EFAULT (under every policy) until it is replaced: by a
+ * resize, or under the revalidate policy once the client grew its file
+ * back. Returns 0, -EFAULT, -ERANGE (outside the buffer's bytes), -EMFILE
+ * (32 windows already open on this thread), -ENOMEM. Any thread.
  */
 SHMGUARD_EXPORT int
 shmguard_buffer_read(struct shmguard_buffer *buffer, uint64_t offset, void *dst, size_t length,
@@ -324,9 +340,10 @@ shmguard_buffer_read(struct shmguard_buffer *buffer, uint64_t offset, void *dst,
 /**
  * Copy @p length bytes from @p src into the buffer at byte @p offset
  * (write-back, e.g. a screen capture), under the guard. Returns 0,
- * -EFAULT (a fault: the client's bytes are undefined; policy applied),
+ * -EFAULT (a fault: the client's bytes are undefined; policy applied;
+ * as for shmguard_buffer_read(), a faulted generation keeps failing),
  * -ERANGE, -EACCES (read-only fd), -EPERM (write-sealed), -ENOSPC,
- * -ENOMEM. Any thread.
+ * -EMFILE, -ENOMEM. Any thread.
  */
 SHMGUARD_EXPORT int
 shmguard_buffer_write(struct shmguard_buffer *buffer, uint64_t offset, const void *src,
@@ -347,8 +364,10 @@ shmguard_buffer_write(struct shmguard_buffer *buffer, uint64_t offset, const voi
  * file: pipe, socket, device, O_PATH, write-only; or @p offset + @p size
  * overflows); -ENXIO (the file is shorter than @p offset + @p size);
  * -EFAULT (the file shrank during the copy; @p report filled, @p dst
- * undefined); -ENOSPC (mapping bound reached); -ENOMEM. A @p size of 0
- * copies nothing and returns 0. Any thread.
+ * undefined); -ENOSPC (mapping bound reached); -EMFILE (32 windows
+ * already open on this thread); -ENOMEM. A @p size of 0 copies nothing
+ * and returns 0. Any thread. The first call installs the process-wide
+ * SIGBUS handler (see shmguard_probe()) if nothing did before.
  */
 SHMGUARD_EXPORT int
 shmguard_fd_copy(int fd, uint64_t offset, void *dst, size_t size,

@@ -45,6 +45,11 @@ struct shmguard_wlr;
  * (wlr_client_buffer_apply_damage() is for libwayland's shm only); the
  * pixman renderer reads them in place without a copy.
  *
+ * Several adapters may exist (say one per display): wlroots keeps one list
+ * of resource interfaces per process, and ours serves the wl_buffers of
+ * every libshmguard wl_shm global while at least one adapter exists.
+ * Display thread.
+ *
  * Returns NULL on ENOMEM (errno set). Destroy with shmguard_wlr_destroy().
  */
 SHMGUARD_EXPORT struct shmguard_wlr *
@@ -61,7 +66,8 @@ shmguard_wlr_destroy(struct shmguard_wlr *wlr);
 /**
  * Our buffer behind @p buffer: a wlr_buffer made by the adapter, or a
  * wlr_client_buffer whose source is one (as wlr_surface keeps them).
- * Borrowed; NULL if it is not ours or its source is gone.
+ * Borrowed: valid while @p buffer is locked (or, to keep it longer, take
+ * shmguard_buffer_ref()); NULL if it is not ours or its source is gone.
  */
 SHMGUARD_EXPORT struct shmguard_buffer *
 shmguard_wlr_buffer_get(struct wlr_buffer *buffer);
