@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include <wayland-server-core.h>
 #include <wlr/backend/headless.h>
@@ -158,6 +159,19 @@ handle_exit_timer(void *data)
 	return 0;
 }
 
+/* Every pool keeps a file descriptor: take the hard open-file limit, as
+ * compositors do, so that the library's pool fd bound (half the soft
+ * limit) leaves room for many clients. */
+static void
+raise_open_file_limit(void)
+{
+	struct rlimit limit;
+	if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+		limit.rlim_cur = limit.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &limit);
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -168,6 +182,7 @@ main(int argc, char **argv)
 	}
 	wlr_log_init(server.options.verbose ? WLR_DEBUG : WLR_ERROR, NULL);
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	raise_open_file_limit();
 
 	status = 1;
 	if (!server_create(&server)) {

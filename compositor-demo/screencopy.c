@@ -123,7 +123,10 @@ frame_copy(struct wl_client *client, struct wl_resource *resource,
 	free(pixels);
 	if (!ok) {
 		char name[64];
-		demo_log("screencopy: %s: capture not written: %s; frame failed, client kept",
+		/* A refused write (read-only, write-sealed) keeps the client; a
+		 * fault gets the fault policy, whose own log line says what
+		 * was done to the client. */
+		demo_log("screencopy: %s: capture not written: %s; frame failed",
 			demo_client_name(client, name, sizeof(name)), why);
 		zwlr_screencopy_frame_v1_send_failed(resource);
 		return;

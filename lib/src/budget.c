@@ -5,6 +5,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 
 #include "shmguard/shmguard.h"
 
@@ -17,6 +18,39 @@
 
 static _Atomic uint32_t max_mappings;
 static _Atomic uint32_t mappings_in_use;
+static _Atomic uint32_t max_pool_fds;
+static _Atomic uint32_t pool_fds_in_use;
+
+static uint32_t
+default_max_pool_fds(void)
+{
+	struct rlimit limit;
+	if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY ||
+		limit.rlim_cur / 2 > UINT32_MAX) {
+		return UINT32_MAX / 2;
+	}
+	/* Half for pools, half for clients' connections and everything else
+	 * the process opens. */
+	return limit.rlim_cur < 64 ? 16 : (uint32_t)(limit.rlim_cur / 2);
+}
+
+static uint32_t
+current_max_pool_fds(void)
+{
+	uint32_t max = atomic_load(&max_pool_fds);
+	if (max == 0) {
+		uint32_t fresh = default_max_pool_fds();
+		atomic_compare_exchange_strong(&max_pool_fds, &max, fresh);
+		max = atomic_load(&max_pool_fds);
+	}
+	return max;
+}
+
+SHMGUARD_EXPORT void
+shmguard_set_max_pool_fds(uint32_t max)
+{
+	atomic_store(&max_pool_fds, max == 0 ? default_max_pool_fds() : max);
+}
 
 static uint32_t
 default_max_mappings(void)
@@ -58,6 +92,22 @@ budget_mappings_in_use(void)
 	return atomic_load(&mappings_in_use);
 }
 
+void
+budget_limits_resolve(struct shmguard_budget_limits *limits)
+{
+	if (limits->max_pools == 0) {
+		uint32_t share = current_max_pool_fds() / 4;
+		limits->max_pools = share < DEFAULT_MAX_POOLS ? (share > 0 ? share : 1)
+							      : DEFAULT_MAX_POOLS;
+	}
+	if (limits->max_mapped_bytes == 0) {
+		limits->max_mapped_bytes = DEFAULT_MAX_MAPPED_BYTES;
+	}
+	if (limits->max_generations_per_pool == 0) {
+		limits->max_generations_per_pool = DEFAULT_MAX_GENERATIONS;
+	}
+}
+
 SHMGUARD_EXPORT struct shmguard_budget *
 shmguard_budget_create(const struct shmguard_budget_limits *limits)
 {
@@ -69,15 +119,7 @@ shmguard_budget_create(const struct shmguard_budget_limits *limits)
 	if (limits != NULL) {
 		budget->limits = *limits;
 	}
-	if (budget->limits.max_pools == 0) {
-		budget->limits.max_pools = DEFAULT_MAX_POOLS;
-	}
-	if (budget->limits.max_mapped_bytes == 0) {
-		budget->limits.max_mapped_bytes = DEFAULT_MAX_MAPPED_BYTES;
-	}
-	if (budget->limits.max_generations_per_pool == 0) {
-		budget->limits.max_generations_per_pool = DEFAULT_MAX_GENERATIONS;
-	}
+	budget_limits_resolve(&budget->limits);
 	return budget;
 }
 
@@ -111,13 +153,20 @@ shmguard_budget_get_mapped_bytes(const struct shmguard_budget *budget)
 enum shmguard_pool_error
 budget_charge_pool(struct shmguard_budget *budget)
 {
-	if (budget == NULL) {
-		return SHMGUARD_POOL_OK;
+	if (budget != NULL) {
+		uint32_t pools = atomic_fetch_add(&budget->pools, 1);
+		if (pools >= budget->limits.max_pools) {
+			atomic_fetch_sub(&budget->pools, 1);
+			return SHMGUARD_POOL_ERROR_OVER_BUDGET;
+		}
 	}
-	uint32_t pools = atomic_fetch_add(&budget->pools, 1);
-	if (pools >= budget->limits.max_pools) {
-		atomic_fetch_sub(&budget->pools, 1);
-		return SHMGUARD_POOL_ERROR_OVER_BUDGET;
+	uint32_t fds = atomic_fetch_add(&pool_fds_in_use, 1);
+	if (fds >= current_max_pool_fds()) {
+		atomic_fetch_sub(&pool_fds_in_use, 1);
+		if (budget != NULL) {
+			atomic_fetch_sub(&budget->pools, 1);
+		}
+		return SHMGUARD_POOL_ERROR_TOO_MANY_FDS;
 	}
 	return SHMGUARD_POOL_OK;
 }
@@ -125,6 +174,7 @@ budget_charge_pool(struct shmguard_budget *budget)
 void
 budget_release_pool(struct shmguard_budget *budget)
 {
+	atomic_fetch_sub(&pool_fds_in_use, 1);
 	if (budget != NULL) {
 		atomic_fetch_sub(&budget->pools, 1);
 	}

@@ -14,7 +14,12 @@ struct shmguard_budget {
 	_Atomic uint64_t mapped_bytes;
 };
 
-/* Charge one pool to @p budget (may be NULL). */
+/* Fill the zero fields of @p limits with the defaults. */
+void
+budget_limits_resolve(struct shmguard_budget_limits *limits);
+
+/* Charge one pool to @p budget (may be NULL) and its fd to the
+ * process-wide pool fd bound. */
 enum shmguard_pool_error
 budget_charge_pool(struct shmguard_budget *budget);
 

@@ -135,6 +135,8 @@ shmguard_pool_error_to_str(enum shmguard_pool_error error)
 		return "memfd is sealed against writing: cannot write into it";
 	case SHMGUARD_POOL_ERROR_NO_MEMORY:
 		return "out of memory";
+	case SHMGUARD_POOL_ERROR_TOO_MANY_FDS:
+		return "the compositor's file-descriptor bound for pools is reached";
 	}
 	return "unknown pool error";
 }

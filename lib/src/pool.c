@@ -97,8 +97,8 @@ shmguard_pool_create(int fd, uint64_t size, struct shmguard_budget *budget,
 	}
 	pool->fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
 	if (pool->fd < 0) {
-		error = errno == EMFILE ? SHMGUARD_POOL_ERROR_OVER_BUDGET
-					: SHMGUARD_POOL_ERROR_NO_MEMORY;
+		error = errno == EMFILE || errno == ENFILE ? SHMGUARD_POOL_ERROR_TOO_MANY_FDS
+							  : SHMGUARD_POOL_ERROR_NO_MEMORY;
 		goto err_free;
 	}
 	pthread_mutex_init(&pool->lock, NULL);
@@ -156,6 +156,7 @@ pool_replace(struct shmguard_pool *pool, uint64_t size, enum shmguard_pool_error
 			return -ENXIO;
 		case SHMGUARD_POOL_ERROR_OVER_BUDGET:
 		case SHMGUARD_POOL_ERROR_TOO_MANY_MAPPINGS:
+		case SHMGUARD_POOL_ERROR_TOO_MANY_FDS:
 			return -ENOSPC;
 		case SHMGUARD_POOL_ERROR_NO_MEMORY:
 			return -ENOMEM;

@@ -205,6 +205,7 @@ struct race {
 	struct hostile_window *window;
 	struct wl_buffer *buffer;
 	int memfd;
+	bool pulse; /* short only for a moment: truncate and regrow at once */
 	atomic_bool stop;
 	atomic_ulong commits, truncations;
 };
@@ -240,12 +241,14 @@ static void *
 race_truncate(void *data)
 {
 	struct race *race = data;
-	/* Half of the time truncated, half whole. */
+	/* Half of the time truncated, half whole (or short for a moment). */
 	while (!atomic_load(&race->stop)) {
 		if (ftruncate(race->memfd, 0) != 0) {
 			break;
 		}
-		sleep_us(300);
+		if (!race->pulse) {
+			sleep_us(300);
+		}
 		if (ftruncate(race->memfd, HOSTILE_BUFFER_SIZE) != 0) {
 			break;
 		}
@@ -258,6 +261,9 @@ race_truncate(void *data)
 static int
 attack_truncate_race(struct hostile *hostile, int argc, char **argv)
 {
+	if (argc > 1 || (argc == 1 && strcmp(argv[0], "pulse") != 0)) {
+		return HOSTILE_EXIT_USAGE;
+	}
 	struct hostile_window window;
 	struct shm_buffer shm_buffer;
 	int ret = show_buffer(hostile, &window, &shm_buffer, HOSTILE_FD_MEMFD, DEFAULT_PIXEL);
@@ -268,6 +274,7 @@ attack_truncate_race(struct hostile *hostile, int argc, char **argv)
 		.window = &window,
 		.buffer = shm_buffer.buffer,
 		.memfd = shm_buffer.memfd,
+		.pulse = argc == 1,
 	};
 	pthread_t committer, truncator;
 	if (pthread_create(&committer, NULL, race_commit, &race) != 0) {
@@ -530,7 +537,8 @@ const struct hostile_attack hostile_attacks[] = {
 		attack_truncate_after_show},
 	{"truncate-before-commit", "", "truncate the file before the first commit",
 		attack_truncate_before_commit},
-	{"truncate-race", "", "commit from one thread while another truncates and regrows",
+	{"truncate-race", "[pulse]",
+		"commit from one thread while another truncates and regrows (at once: pulse)",
 		attack_truncate_race},
 	{"truncate-after-destroy", "",
 		"destroy buffer and pool, truncate, make the compositor render it (capture)",

@@ -58,11 +58,12 @@ class Bench:
         self.args = args
         self.sessions = []
 
-    def compositor(self, *extra, screenshot=False):
+    def compositor(self, *extra, screenshot=False, open_files=None):
         s = Session(self.args)
         self.sessions.append(s)
         s.builtin = "--builtin-shm" in extra
-        s.start_compositor(*extra, screenshot=s.path("screen.png") if screenshot else None)
+        s.start_compositor(*extra, screenshot=s.path("screen.png") if screenshot else None,
+                           open_files=open_files)
         check("libwayland's (--builtin-shm)" in s.compositor_text() if s.builtin
               else "wl_shm: libshmguard" in s.compositor_text(),
               "the compositor does not say which wl_shm it serves")
@@ -512,6 +513,22 @@ def test_many_pools(bench):
     finish(b)
 
 
+def test_many_pools_low_fd_limit(bench):
+    """The same flood in a compositor held to 1024 open files (hard limit,
+    so it cannot raise it): every pool keeps an fd, and 1024 pools from one
+    client would leave no fd for accept(). The per-client default is a
+    quarter of the library's pool fd bound (half of RLIMIT_NOFILE): 128
+    pools, then wl_shm invalid_fd; the good client goes on and a new
+    client still connects and is shown."""
+    s = bench.compositor(open_files=1024)
+    good = s.spawn_good()
+    wait_for_frames(good, 10)
+    attack(s, "many-pools", 2000, status=PROTOCOL_ERROR, error=("wl_shm", INVALID_FD),
+           message=r"^over budget: the client already has 128 pools \(limit 128\)")
+    assert_good_keeps_going(good, seconds=1.0, at_least=10)
+    finish(s)
+
+
 # -- screen capture into hostile buffers ----------------------------------
 
 def test_capture_truncated(bench):
@@ -596,6 +613,7 @@ TESTS = {
     "read-only-shown": test_read_only_shown,
     "write-sealed-shown": test_write_sealed_shown,
     "many-pools": test_many_pools,
+    "many-pools-low-fd-limit": test_many_pools_low_fd_limit,
     "capture-truncated": test_capture_truncated,
     "capture-read-only": test_capture_read_only,
     "capture-truncate-loop": test_capture_truncate_loop,

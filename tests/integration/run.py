@@ -75,7 +75,8 @@ class Session:
 
     # -- the compositor ------------------------------------------------
 
-    def start_compositor(self, *extra, screenshot=None):
+    def start_compositor(self, *extra, screenshot=None, open_files=None):
+        """open_files: a hard and soft RLIMIT_NOFILE for the compositor."""
         cmd = [self.args.compositor, "--headless", "--socket", self.socket,
                "--size", "800x600"]
         if screenshot:
@@ -83,8 +84,15 @@ class Session:
         cmd += list(extra)
         log("$ " + " ".join(cmd))
         self.compositor_stderr = open(self.compositor_log, "w")
+        limit = None
+        if open_files is not None:
+            import resource
+
+            def limit():
+                resource.setrlimit(resource.RLIMIT_NOFILE, (open_files, open_files))
         self.compositor = subprocess.Popen(cmd, env=self.env, stdout=subprocess.PIPE,
-                                           stderr=self.compositor_stderr, text=True)
+                                           stderr=self.compositor_stderr, text=True,
+                                           preexec_fn=limit)
         line = self._readline_with_timeout(self.compositor.stdout, 20)
         check(line == f"WAYLAND_DISPLAY={self.socket}\n",
               f"compositor did not announce its socket (got {line!r})")

@@ -159,6 +159,37 @@ max_generations(void **state)
 	close(fd);
 }
 
+/* The process-wide pool fd bound: TOO_MANY_FDS, with nothing kept open or
+ * charged for the refused pool; and the per-budget default pool count is a
+ * quarter of it, so that one client cannot take every pool fd. */
+static void
+max_pool_fds(void **state)
+{
+	int fd = client_memfd_create("max-pool-fds", PAGES(1), false);
+	struct shmguard_pool *first = pool_in(NULL, fd, PAGES(1));
+	shmguard_set_max_pool_fds(1);
+	struct shmguard_budget *budget = budget_with(0, 0, 0);
+	assert_create_refused(budget, fd, PAGES(1), SHMGUARD_POOL_ERROR_TOO_MANY_FDS);
+	assert_int_equal(shmguard_budget_get_pools(budget), 0);
+	shmguard_budget_unref(budget);
+
+	shmguard_set_max_pool_fds(400);
+	budget = budget_with(0, 0, 0);
+	struct shmguard_pool *pools[101];
+	for (unsigned i = 0; i < 100; i++) {
+		pools[i] = pool_in(budget, fd, PAGES(1));
+	}
+	assert_create_refused(budget, fd, PAGES(1), SHMGUARD_POOL_ERROR_OVER_BUDGET);
+	for (unsigned i = 0; i < 100; i++) {
+		shmguard_pool_unref(pools[i]);
+	}
+	shmguard_budget_unref(budget);
+
+	shmguard_set_max_pool_fds(0);
+	shmguard_pool_unref(first);
+	close(fd);
+}
+
 /* The process-wide bound: TOO_MANY_MAPPINGS, for pools and resizes. */
 static void
 max_mappings(void **state)
@@ -241,6 +272,7 @@ main(void)
 		LEAK_CHECKED(max_mapped_bytes),
 		LEAK_CHECKED(max_generations),
 		LEAK_CHECKED(max_mappings),
+		LEAK_CHECKED(max_pool_fds),
 		LEAK_CHECKED(budget_outlives_its_creator),
 		LEAK_CHECKED(default_limits),
 	};

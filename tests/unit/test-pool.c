@@ -261,7 +261,7 @@ every_status_has_a_name(void **state)
 {
 	const char *names[64];
 	size_t count = 0;
-	for (int i = SHMGUARD_POOL_OK; i <= SHMGUARD_POOL_ERROR_NO_MEMORY; i++) {
+	for (int i = SHMGUARD_POOL_OK; i <= SHMGUARD_POOL_ERROR_TOO_MANY_FDS; i++) {
 		names[count++] = shmguard_pool_error_to_str((enum shmguard_pool_error)i);
 	}
 	for (int i = 0; i < SHMGUARD_MECHANISM_COUNT; i++) {

@@ -166,7 +166,11 @@ shmguard_strategy_choose(int fd, uint64_t size, enum shmguard_access_mode mode, 
 
 /** Bounds on what a group of pools (typically one client) may map. */
 struct shmguard_budget_limits {
-	/** Pools alive at once; 0 means the default (1024). */
+	/**
+	 * Pools alive at once; 0 means the default: 1024, or a quarter of
+	 * the process-wide pool fd bound if that is less (a process at
+	 * RLIMIT_NOFILE 1024 gets 128 per client).
+	 */
 	uint32_t max_pools;
 	/** Bytes mapped at once, all generations; 0: default (4 GiB). */
 	uint64_t max_mapped_bytes;
@@ -215,6 +219,15 @@ shmguard_budget_get_mapped_bytes(const struct shmguard_budget *budget);
 SHMGUARD_EXPORT void
 shmguard_set_max_mappings(uint32_t max_mappings);
 
+/**
+ * Process-wide bound on the file descriptors pools keep (one each), so
+ * that clients cannot push the process to RLIMIT_NOFILE and starve its
+ * accept() and every other open. The default is half of RLIMIT_NOFILE's
+ * soft limit at the first call into the library. 0 restores it.
+ */
+SHMGUARD_EXPORT void
+shmguard_set_max_pool_fds(uint32_t max_pool_fds);
+
 /* ------------------------------------------------------------------ */
 /* Pools                                                               */
 /* ------------------------------------------------------------------ */
@@ -258,6 +271,8 @@ enum shmguard_pool_error {
 	SHMGUARD_POOL_ERROR_WRITE_SEALED,
 	/** Out of memory. */
 	SHMGUARD_POOL_ERROR_NO_MEMORY,
+	/** The process-wide bound on pool file descriptors is reached. */
+	SHMGUARD_POOL_ERROR_TOO_MANY_FDS,
 };
 
 /** One sentence saying what @p error means ("file descriptor is a pipe"). */

@@ -24,6 +24,7 @@ pool_error_to_errno(enum shmguard_pool_error error)
 		return -ENOMEM;
 	case SHMGUARD_POOL_ERROR_OVER_BUDGET:
 	case SHMGUARD_POOL_ERROR_TOO_MANY_MAPPINGS:
+	case SHMGUARD_POOL_ERROR_TOO_MANY_FDS:
 		return -ENOSPC;
 	default:
 		return -EINVAL;

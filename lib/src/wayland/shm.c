@@ -16,6 +16,7 @@
 
 #include "shmguard/wayland.h"
 
+#include "../budget.h"
 #include "../log.h"
 #include "buffer.h"
 #include "client_budget.h"
@@ -222,26 +223,6 @@ handle_display_destroy(struct wl_listener *listener, void *data)
 	shm->display = NULL;
 }
 
-/* Per-client defaults, generous for real clients: a toolkit keeps a few
- * pools per surface and a 4K ARGB buffer is 32 MiB. */
-#define CLIENT_MAX_POOLS 1024u
-#define CLIENT_MAX_MAPPED_BYTES (UINT64_C(4) << 30)
-#define CLIENT_MAX_GENERATIONS 16u
-
-static void
-resolve_limits(struct shmguard_budget_limits *limits)
-{
-	if (limits->max_pools == 0) {
-		limits->max_pools = CLIENT_MAX_POOLS;
-	}
-	if (limits->max_mapped_bytes == 0) {
-		limits->max_mapped_bytes = CLIENT_MAX_MAPPED_BYTES;
-	}
-	if (limits->max_generations_per_pool == 0) {
-		limits->max_generations_per_pool = CLIENT_MAX_GENERATIONS;
-	}
-}
-
 static int
 copy_formats(struct shmguard_shm *shm, const struct shmguard_shm_options *options)
 {
@@ -298,7 +279,7 @@ shmguard_shm_create(struct wl_display *display, const struct shmguard_shm_option
 		shm->fault_handler = options->fault_handler;
 		shm->fault_user_data = options->fault_user_data;
 	}
-	resolve_limits(&shm->client_limits);
+	budget_limits_resolve(&shm->client_limits);
 	ret = copy_formats(shm, options);
 	if (ret != 0) {
 		goto err_formats;

@@ -59,8 +59,9 @@ post_pool_error(struct shm_pool *pool, struct shm_client *owner, struct wl_resou
 		shm_client_post_over_budget(owner, resource, extra_bytes, new_pool);
 		return;
 	case SHMGUARD_POOL_ERROR_TOO_MANY_MAPPINGS:
+	case SHMGUARD_POOL_ERROR_TOO_MANY_FDS:
 		wl_resource_post_error(resource, WL_SHM_ERROR_INVALID_FD,
-			"the compositor's mapping limit is reached: %s",
+			"the compositor cannot take more pools: %s",
 			shmguard_pool_error_to_str(error));
 		return;
 	default:
