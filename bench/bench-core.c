@@ -410,7 +410,8 @@ bench_read_throughput(const struct read_bench *bench)
 		for (unsigned m = 0; m < methods; m++) {
 			if (m == READ_MEMCPY) {
 				median_ratio[s][m] = 1.0;
-				median_rate[s][m] = sample_stats_of(limit_rates, limit_count).median;
+				median_rate[s][m] =
+					sample_stats_of(limit_rates, limit_count).median;
 			} else {
 				median_ratio[s][m] =
 					sample_stats_of(&ratios[m * samples_max], count).median;
@@ -615,7 +616,8 @@ struct fault_bench {
 static double
 fault_sample(struct fault_bench *bench, enum fault_site site)
 {
-	if (ftruncate(bench->fd, FAULT_POOL_SIZE) != 0 || shmguard_pool_revalidate(bench->pool) != 0) {
+	if (ftruncate(bench->fd, FAULT_POOL_SIZE) != 0 ||
+		shmguard_pool_revalidate(bench->pool) != 0) {
 		fail("restoring the faulting pool: %s", strerror(errno));
 	}
 	uint64_t start = 0;
@@ -764,8 +766,8 @@ bench_fault_recovery(void)
 		for (unsigned i = 0; i < FAULT_SAMPLES_PER_ROUND; i++) {
 			for (unsigned k = 0; k < FAULT_SITE_COUNT; k++) {
 				unsigned site = (i + k) % FAULT_SITE_COUNT;
-				double *slot =
-					&samples[(crowded * FAULT_SITE_COUNT + site) * per_condition];
+				double *slot = &samples[(crowded * FAULT_SITE_COUNT + site) *
+					per_condition];
 				slot[filled[crowded] + i] = fault_sample(bench, site);
 			}
 		}
@@ -801,8 +803,9 @@ bench_fault_recovery(void)
 
 	for (unsigned site = FAULT_SITE_WINDOW; site < FAULT_SITE_COUNT; site++) {
 		const char *name = site == FAULT_SITE_WINDOW ? "window" : "guarded read";
-		double worst = stats[0][site].median > stats[1][site].median ? stats[0][site].median
-									     : stats[1][site].median;
+		double worst = stats[0][site].median > stats[1][site].median
+			? stats[0][site].median
+			: stats[1][site].median;
 		target_report(verdict_of(worst <= 10.0),
 			"%s fault recovery <= 10 us: %.2f us (1 pool), %.2f us (%u pools)", name,
 			stats[0][site].median, stats[1][site].median, total_crowded);
@@ -1092,8 +1095,9 @@ print_header(unsigned runs, struct shmguard_pool *pool, bool have_peer)
 	const struct shmguard_probe_result *probe = shmguard_probe();
 	printf("pool strategy: %s (memfd without seals); windows publish %s\n",
 		shmguard_strategy_to_str(shmguard_pool_get_strategy(pool, SHMGUARD_ACCESS_READ)),
-		probe[SHMGUARD_MECHANISM_MEMBARRIER].supported ? "with a compiler fence (membarrier)"
-							       : "with a full fence (no membarrier)");
+		probe[SHMGUARD_MECHANISM_MEMBARRIER].supported
+			? "with a compiler fence (membarrier)"
+			: "with a full fence (no membarrier)");
 	printf("%u runs per measurement after a warm-up, medians; nothing pinned%s\n", runs,
 		have_peer ? "" : "; libwayland peer unavailable");
 }

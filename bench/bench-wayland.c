@@ -227,7 +227,8 @@ main(int argc, char **argv)
 
 	struct wl_display *display = wl_display_create();
 	if (display == NULL || wl_display_init_shm(display) != 0) {
-		fprintf(stderr, "bench-wayland: cannot create a display with libwayland's wl_shm\n");
+		fprintf(stderr,
+			"bench-wayland: cannot create a display with libwayland's wl_shm\n");
 		return 1;
 	}
 	struct shmguard_shm *shm = shmguard_shm_create(display, NULL);
@@ -336,8 +337,8 @@ main(int argc, char **argv)
 	printf("%-44s %9.2f ns %9.2f ns %8.3f %8s\n", "begin+end access vs wl_shm_buffer_begin/end",
 		ours_pair, theirs_pair, ours_pair / theirs_pair, "<= 1.00");
 	printf("%-44s %9.2f ns %9.2f ns %8.3f %8s\n",
-		"  (core shmguard_access_begin/end, same pool)",
-		core_pair, theirs_pair, core_pair / theirs_pair, "");
+		"  (core shmguard_access_begin/end, same pool)", core_pair, theirs_pair,
+		core_pair / theirs_pair, "");
 	for (int k = 0; k < 2; k++) {
 		char name[64];
 		snprintf(name, sizeof(name), "pixman %s 1920x1080 vs unguarded mapping",

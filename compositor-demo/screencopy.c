@@ -147,8 +147,8 @@ frame_copy(struct wl_client *client, struct wl_resource *resource,
 }
 
 static void
-frame_handle_copy(struct wl_client *client, struct wl_resource *resource,
-	struct wl_resource *buffer)
+frame_handle_copy(
+	struct wl_client *client, struct wl_resource *resource, struct wl_resource *buffer)
 {
 	frame_copy(client, resource, buffer, false);
 }
@@ -287,8 +287,8 @@ manager_bind(struct wl_client *client, void *data, uint32_t version, uint32_t id
 		wl_client_post_no_memory(client);
 		return;
 	}
-	wl_resource_set_implementation(resource, &manager_impl, screencopy,
-		manager_resource_destroy);
+	wl_resource_set_implementation(
+		resource, &manager_impl, screencopy, manager_resource_destroy);
 	wl_list_insert(&screencopy->resources, wl_resource_get_link(resource));
 }
 
@@ -302,9 +302,9 @@ screencopy_create(struct server *server)
 	screencopy->server = server;
 	wl_list_init(&screencopy->resources);
 	wl_list_init(&screencopy->frames);
-	screencopy->global = wl_global_create(server->display,
-		&zwlr_screencopy_manager_v1_interface, SCREENCOPY_VERSION, screencopy,
-		manager_bind);
+	screencopy->global =
+		wl_global_create(server->display, &zwlr_screencopy_manager_v1_interface,
+			SCREENCOPY_VERSION, screencopy, manager_bind);
 	if (screencopy->global == NULL) {
 		free(screencopy);
 		return NULL;
@@ -319,8 +319,7 @@ screencopy_destroy(struct demo_screencopy *screencopy)
 		return;
 	}
 	struct screencopy_frame *frame, *tmp;
-	wl_list_for_each_safe(frame, tmp, &screencopy->frames, link)
-	{
+	wl_list_for_each_safe (frame, tmp, &screencopy->frames, link) {
 		frame_free(frame);
 	}
 	/* Managers that outlive us become inert: their frames fail at once. */

@@ -72,36 +72,48 @@ struct server {
  * everything, clients first; also after a failed create or start.
  * Each returns false with the reason logged on failure.
  */
-bool server_create(struct server *server);
-bool server_start(struct server *server);
-void server_destroy(struct server *server);
+bool
+server_create(struct server *server);
+bool
+server_start(struct server *server);
+void
+server_destroy(struct server *server);
 
 /* output.c: outputs, and rendering them every frame. output_finish()
  * before the backend is destroyed. */
-void output_init(struct server *server);
-void output_finish(struct server *server);
+void
+output_init(struct server *server);
+void
+output_finish(struct server *server);
 /** The first output, or NULL. */
-struct wlr_output *output_first(struct server *server);
+struct wlr_output *
+output_first(struct server *server);
 
 /* view.c: xdg toplevels and popups in the scene. */
-void view_init(struct server *server);
-void view_finish(struct server *server);
+void
+view_init(struct server *server);
+void
+view_finish(struct server *server);
 
 /*
  * capture.c: render what an output shows into memory we own. Renders
  * @p width x @p height pixels at (@p x, @p y) of @p output, as
  * XRGB8888 with @p stride, into @p pixels. Returns false on failure.
  */
-bool capture_output(struct server *server, struct wlr_output *output, int x, int y, int width,
+bool
+capture_output(struct server *server, struct wlr_output *output, int x, int y, int width,
 	int height, void *pixels, uint32_t stride);
 
 /* screenshot.c: the output as a PNG at options.screenshot. */
-bool screenshot_write(struct server *server, const char *path);
+bool
+screenshot_write(struct server *server, const char *path);
 
 /* shm.c: the wl_shm global (libshmguard's, or libwayland's with
  * --builtin-shm) and access to a client's shm buffer. */
-bool shm_init(struct server *server);
-void shm_finish(struct server *server);
+bool
+shm_init(struct server *server);
+void
+shm_finish(struct server *server);
 
 /* What a wl_buffer resource is, if it is a shm buffer. */
 struct shm_buffer_info {
@@ -109,7 +121,8 @@ struct shm_buffer_info {
 	int32_t width, height, stride;
 };
 
-bool shm_buffer_describe(
+bool
+shm_buffer_describe(
 	struct server *server, struct wl_resource *buffer, struct shm_buffer_info *info);
 
 /**
@@ -118,16 +131,21 @@ bool shm_buffer_describe(
  * write-back path. On failure returns false and says why in @p why
  * (static text): read-only fd, write-sealed, truncated, I/O error.
  */
-bool shm_buffer_write(struct server *server, struct wl_resource *buffer, const void *pixels,
+bool
+shm_buffer_write(struct server *server, struct wl_resource *buffer, const void *pixels,
 	uint32_t src_stride, uint32_t row_bytes, int32_t height, const char **why);
 
 /* screencopy.c: zwlr_screencopy_manager_v1, version 3. */
-struct demo_screencopy *screencopy_create(struct server *server);
-void screencopy_destroy(struct demo_screencopy *screencopy);
+struct demo_screencopy *
+screencopy_create(struct server *server);
+void
+screencopy_destroy(struct demo_screencopy *screencopy);
 
 /* log.c */
-void demo_log(const char *format, ...) __attribute__((format(printf, 1, 2)));
+void
+demo_log(const char *format, ...) __attribute__((format(printf, 1, 2)));
 /** "pid 1234 (weston-simple-s)" for log lines about a client. */
-const char *demo_client_name(struct wl_client *client, char *buf, size_t size);
+const char *
+demo_client_name(struct wl_client *client, char *buf, size_t size);
 
 #endif /* COMPOSITOR_DEMO_SERVER_H */

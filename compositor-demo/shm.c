@@ -63,9 +63,8 @@ handle_fault(const struct shmguard_fault_event *event, void *user_data)
 	const struct shmguard_fault_report *report = event->report;
 	demo_log("fault: %s, wl_shm_pool@%u wl_buffer@%u: %s, file %llu bytes, at byte %llu: %s",
 		demo_client_name(event->client, name, sizeof(name)), event->pool_id,
-		event->buffer_id,
-		shmguard_fault_kind_to_str(report->kind), (unsigned long long)report->file_size,
-		(unsigned long long)report->offset,
+		event->buffer_id, shmguard_fault_kind_to_str(report->kind),
+		(unsigned long long)report->file_size, (unsigned long long)report->offset,
 		event->action == SHMGUARD_FAULT_ACTION_DISCONNECTED
 			? "client disconnected with wl_shm.invalid_fd"
 			: shmguard_fault_action_to_str(event->action));
@@ -168,8 +167,8 @@ shm_finish(struct server *server)
 }
 
 bool
-shm_buffer_describe(struct server *server, struct wl_resource *resource,
-	struct shm_buffer_info *info)
+shm_buffer_describe(
+	struct server *server, struct wl_resource *resource, struct shm_buffer_info *info)
 {
 	if (server->shm->shm == NULL) {
 		struct wl_shm_buffer *buffer = wl_shm_buffer_get(resource);

@@ -119,8 +119,7 @@ view_finish(struct server *server)
 {
 	wl_list_remove(&server->new_xdg_surface.link);
 	struct demo_view *view, *tmp;
-	wl_list_for_each_safe(view, tmp, &server->views, link)
-	{
+	wl_list_for_each_safe (view, tmp, &server->views, link) {
 		view_free(view);
 	}
 }

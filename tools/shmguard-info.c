@@ -41,8 +41,8 @@ print_file(const char *path)
 	uint64_t size = fstat(fd, &st) == 0 && st.st_size > 0 ? (uint64_t)st.st_size : 0;
 	printf("\nfile: %s (%llu bytes, opened read-only as a client's fd might be)\n", path,
 		(unsigned long long)size);
-	static const enum shmguard_access_mode modes[] = {SHMGUARD_ACCESS_READ,
-		SHMGUARD_ACCESS_WRITE};
+	static const enum shmguard_access_mode modes[] = {
+		SHMGUARD_ACCESS_READ, SHMGUARD_ACCESS_WRITE};
 	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
 		const char *why = NULL;
 		int strategy = shmguard_strategy_choose(fd, size, modes[i], &why);
@@ -56,9 +56,10 @@ print_file(const char *path)
 static void
 usage(FILE *out)
 {
-	fprintf(out, "usage: shmguard-info [--version] [FILE...]\n"
-		     "Print what this kernel does for safe shared-memory mappings and,\n"
-		     "for each FILE, the strategy libshmguard would use for it.\n");
+	fprintf(out,
+		"usage: shmguard-info [--version] [FILE...]\n"
+		"Print what this kernel does for safe shared-memory mappings and,\n"
+		"for each FILE, the strategy libshmguard would use for it.\n");
 }
 
 int

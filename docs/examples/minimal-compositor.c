@@ -460,7 +460,8 @@ static void
 destroy_callbacks(struct wl_list *callbacks)
 {
 	struct wl_resource *callback, *tmp;
-	wl_resource_for_each_safe(callback, tmp, callbacks) {
+	wl_resource_for_each_safe(callback, tmp, callbacks)
+	{
 		wl_resource_destroy(callback);
 	}
 }
@@ -544,9 +545,10 @@ handle_frame_timer(void *data)
 	struct server *server = data;
 	uint32_t time = now_ms();
 	struct surface *surface;
-	wl_list_for_each(surface, &server->surfaces, link) {
+	wl_list_for_each (surface, &server->surfaces, link) {
 		struct wl_resource *callback, *tmp;
-		wl_resource_for_each_safe(callback, tmp, &surface->frames) {
+		wl_resource_for_each_safe(callback, tmp, &surface->frames)
+		{
 			wl_callback_send_done(callback, time);
 			wl_resource_destroy(callback);
 		}

@@ -142,8 +142,8 @@ nosigbus_check(struct generation *generation, struct guard_window *window)
 	window->fault = GUARD_FAULT_PACK(file_size, SHMGUARD_FAULT_TRUNCATED);
 	window->fault_file_size = file_size;
 	uint64_t expected = 0;
-	if (atomic_compare_exchange_strong(&generation->region.first_fault, &expected,
-		    window->fault)) {
+	if (atomic_compare_exchange_strong(
+		    &generation->region.first_fault, &expected, window->fault)) {
 		atomic_store(&generation->region.fault_file_size, file_size);
 	}
 }
@@ -196,8 +196,7 @@ shmguard_access_end(struct shmguard_access *access, struct shmguard_fault_report
 
 	if (unlikely(window->fault != 0 ||
 		    atomic_load_explicit(&region->first_fault, memory_order_relaxed) != 0 ||
-		    generation_from_region(region)->read_strategy ==
-			    SHMGUARD_STRATEGY_NOSIGBUS)) {
+		    generation_from_region(region)->read_strategy == SHMGUARD_STRATEGY_NOSIGBUS)) {
 		return access_end_slow(thread, window, region, report);
 	}
 	window_pop(thread, window);

@@ -97,8 +97,8 @@ budget_limits_resolve(struct shmguard_budget_limits *limits)
 {
 	if (limits->max_pools == 0) {
 		uint32_t share = current_max_pool_fds() / 4;
-		limits->max_pools = share < DEFAULT_MAX_POOLS ? (share > 0 ? share : 1)
-							      : DEFAULT_MAX_POOLS;
+		limits->max_pools =
+			share < DEFAULT_MAX_POOLS ? (share > 0 ? share : 1) : DEFAULT_MAX_POOLS;
 	}
 	if (limits->max_mapped_bytes == 0) {
 		limits->max_mapped_bytes = DEFAULT_MAX_MAPPED_BYTES;

@@ -8,9 +8,9 @@
 #include "shmguard/shmguard.h"
 
 struct file_facts {
-	bool writable;    /* opened O_RDWR */
-	unsigned seals;   /* F_GET_SEALS, 0 for files that cannot be sealed */
-	uint64_t size;    /* st_size */
+	bool writable; /* opened O_RDWR */
+	unsigned seals; /* F_GET_SEALS, 0 for files that cannot be sealed */
+	uint64_t size; /* st_size */
 };
 
 /* Inspect @p fd (borrowed). SHMGUARD_POOL_OK for a readable regular file,

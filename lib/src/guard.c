@@ -50,8 +50,7 @@ static unsigned registry_count;
 static pthread_key_t thread_key;
 
 static bool
-region_contains(const struct guard_region *region, uintptr_t address, uintptr_t *start,
-	int *prot)
+region_contains(const struct guard_region *region, uintptr_t address, uintptr_t *start, int *prot)
 {
 	uintptr_t read_start = region->read_start;
 	if (address >= read_start && address - read_start < region->length) {
@@ -85,8 +84,8 @@ record_fault(struct guard_window *window, struct guard_region *region, uint64_t 
 		window->fault_file_size = file_size;
 	}
 	uint64_t expected = 0;
-	if (atomic_compare_exchange_strong(&region->first_fault, &expected,
-		    GUARD_FAULT_PACK(offset, kind))) {
+	if (atomic_compare_exchange_strong(
+		    &region->first_fault, &expected, GUARD_FAULT_PACK(offset, kind))) {
 		atomic_store(&region->fault_file_size, file_size);
 	}
 }
@@ -214,8 +213,8 @@ handle_sigbus(int signo, siginfo_t *info, void *context)
 		 * another thread could map into), and let the access retry. */
 		uintptr_t page = address & ~((uintptr_t)page_size - 1);
 		size_t length = (size_t)(start + region->length - page);
-		void *zeros = mmap((void *)page, length, prot,
-			MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		void *zeros = mmap(
+			(void *)page, length, prot, MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		if (zeros == MAP_FAILED) {
 			goto not_ours;
 		}
@@ -385,8 +384,8 @@ void
 guard_scan_begin(void)
 {
 	pthread_mutex_lock(&registry_lock);
-	bool only_self = registry_count == 0 ||
-		(registry_count == 1 && registry == guard_current_thread);
+	bool only_self =
+		registry_count == 0 || (registry_count == 1 && registry == guard_current_thread);
 	if (!only_self && !guard_publish_needs_fence) {
 		/* Every other running thread passes a full barrier: a window
 		 * it published before is visible to the scan, and one it

@@ -88,8 +88,8 @@ err_free:
 int
 generation_map_write(struct generation *generation, uint8_t **base)
 {
-	uintptr_t start = atomic_load_explicit(&generation->region.write_start,
-		memory_order_acquire);
+	uintptr_t start =
+		atomic_load_explicit(&generation->region.write_start, memory_order_acquire);
 	if (start != 0) {
 		*base = (uint8_t *)start;
 		return 0;

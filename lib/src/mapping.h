@@ -24,7 +24,7 @@ struct generation {
 	enum shmguard_strategy read_strategy;
 	enum shmguard_strategy write_strategy;
 	enum shmguard_pool_error write_refusal; /* OK if writable */
-	struct shmguard_budget *budget;         /* borrowed from the owner */
+	struct shmguard_budget *budget; /* borrowed from the owner */
 	/* Called once the generation is unmapped (the owner's reference). */
 	void (*on_unmapped)(void *owner);
 	void *owner;

@@ -74,8 +74,8 @@ set_error(enum shmguard_pool_error *out, enum shmguard_pool_error error)
 }
 
 SHMGUARD_EXPORT struct shmguard_pool *
-shmguard_pool_create(int fd, uint64_t size, struct shmguard_budget *budget,
-	enum shmguard_pool_error *error_out)
+shmguard_pool_create(
+	int fd, uint64_t size, struct shmguard_budget *budget, enum shmguard_pool_error *error_out)
 {
 	struct file_facts facts;
 	enum shmguard_pool_error error = file_facts_read(fd, &facts);
@@ -98,7 +98,7 @@ shmguard_pool_create(int fd, uint64_t size, struct shmguard_budget *budget,
 	pool->fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
 	if (pool->fd < 0) {
 		error = errno == EMFILE || errno == ENFILE ? SHMGUARD_POOL_ERROR_TOO_MANY_FDS
-							  : SHMGUARD_POOL_ERROR_NO_MEMORY;
+							   : SHMGUARD_POOL_ERROR_NO_MEMORY;
 		goto err_free;
 	}
 	pthread_mutex_init(&pool->lock, NULL);
@@ -170,8 +170,8 @@ pool_replace(struct shmguard_pool *pool, uint64_t size, enum shmguard_pool_error
 }
 
 SHMGUARD_EXPORT int
-shmguard_pool_resize(struct shmguard_pool *pool, uint64_t new_size,
-	enum shmguard_pool_error *error_out)
+shmguard_pool_resize(
+	struct shmguard_pool *pool, uint64_t new_size, enum shmguard_pool_error *error_out)
 {
 	enum shmguard_pool_error error = SHMGUARD_POOL_OK;
 	int ret = 0;

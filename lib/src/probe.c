@@ -87,14 +87,17 @@ probe_map_nosigbus(int fd)
 	}
 	if (results[SHMGUARD_MECHANISM_MADV_POPULATE_READ].supported) {
 		if (madvise(p + page, page, MADV_POPULATE_READ) == 0) {
-			set(m, true, "the flag was accepted and a page past EOF populated without a fault (MADV_POPULATE_READ)");
+			set(m, true,
+				"the flag was accepted and a page past EOF populated without a fault (MADV_POPULATE_READ)");
 		} else {
-			set(m, false, "the flag was accepted but ignored: a page past EOF still faults (MADV_POPULATE_READ: EFAULT)");
+			set(m, false,
+				"the flag was accepted but ignored: a page past EOF still faults (MADV_POPULATE_READ: EFAULT)");
 		}
 	} else if (guard_probe_read(p + page, page) == 0) {
 		set(m, true, "the flag was accepted and a guarded read past EOF returned zeros");
 	} else {
-		set(m, false, "the flag was accepted but ignored: a guarded read past EOF raised SIGBUS");
+		set(m, false,
+			"the flag was accepted but ignored: a guarded read past EOF raised SIGBUS");
 	}
 	munmap(p, 2 * page);
 }
@@ -152,15 +155,16 @@ probe_mremap_dontunmap(int fd)
 	p[0] = 0x5a;
 	/* The raw call: glibc's wrapper passes no new_address unless
 	 * MREMAP_FIXED, and the kernel checks it for MREMAP_DONTUNMAP. */
-	uint8_t *moved = (uint8_t *)syscall(SYS_mremap, p, page, page,
-		MREMAP_MAYMOVE | MREMAP_DONTUNMAP, NULL);
+	uint8_t *moved = (uint8_t *)syscall(
+		SYS_mremap, p, page, page, MREMAP_MAYMOVE | MREMAP_DONTUNMAP, NULL);
 	if (moved == MAP_FAILED) {
 		set(m, false, "mremap(MREMAP_DONTUNMAP) on a shared mapping was refused");
 	} else {
 		/* The old range must still be mapped, to the same file. */
 		bool ok = moved[0] == 0x5a && guard_probe_read(p, 1) == 0 && p[0] == 0x5a;
-		set(m, ok, ok ? "a shared mapping moved and its old range stayed mapped to the file"
-			      : "mremap(MREMAP_DONTUNMAP) succeeded but the ranges did not match");
+		set(m, ok,
+			ok ? "a shared mapping moved and its old range stayed mapped to the file"
+			   : "mremap(MREMAP_DONTUNMAP) succeeded but the ranges did not match");
 		munmap(moved, page);
 	}
 	munmap(p, page);
@@ -192,7 +196,8 @@ probe_map_droppable(int fd)
 	} else if (file_ok) {
 		set(m, true, "anonymous and file-backed MAP_DROPPABLE mappings work");
 	} else {
-		set(m, true, "anonymous only: a droppable mapping kept a written byte; a file-backed one was refused");
+		set(m, true,
+			"anonymous only: a droppable mapping kept a written byte; a file-backed one was refused");
 	}
 }
 
@@ -200,15 +205,16 @@ static void
 probe_mlock_onfault(void)
 {
 	enum shmguard_mechanism m = SHMGUARD_MECHANISM_MLOCK_ONFAULT;
-	uint8_t *p = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-		-1, 0);
+	uint8_t *p =
+		mmap(NULL, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED) {
 		set(m, false, "could not map test pages");
 		return;
 	}
 	unsigned char resident[2] = {1, 1};
 	if (syscall(SYS_mlock2, p, 2 * page, MLOCK_ONFAULT) != 0) {
-		set(m, false, errno == EPERM || errno == ENOMEM
+		set(m, false,
+			errno == EPERM || errno == ENOMEM
 				? "mlock2(MLOCK_ONFAULT) refused by RLIMIT_MEMLOCK: not established"
 				: "mlock2(MLOCK_ONFAULT) was refused");
 	} else if (mincore(p, 2 * page, resident) != 0 || resident[0] || resident[1]) {
@@ -216,8 +222,9 @@ probe_mlock_onfault(void)
 	} else {
 		p[0] = 1;
 		bool ok = mincore(p, 2 * page, resident) == 0 && resident[0] && !resident[1];
-		set(m, ok, ok ? "mlock2(MLOCK_ONFAULT) left pages unpopulated until touched"
-			      : "mlock2(MLOCK_ONFAULT) did not lock a touched page");
+		set(m, ok,
+			ok ? "mlock2(MLOCK_ONFAULT) left pages unpopulated until touched"
+			   : "mlock2(MLOCK_ONFAULT) did not lock a touched page");
 	}
 	munmap(p, 2 * page);
 }
@@ -244,9 +251,11 @@ probe_process_vm_readv(int fd)
 		n = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
 	}
 	if (n >= 0 && (size_t)n < length) {
-		set(m, true, "a read across EOF of a truncated mapping stopped short, without a signal");
+		set(m, true,
+			"a read across EOF of a truncated mapping stopped short, without a signal");
 	} else if (n < 0 && errno == EFAULT) {
-		set(m, true, "a read across EOF of a truncated mapping failed with EFAULT, without a signal");
+		set(m, true,
+			"a read across EOF of a truncated mapping failed with EFAULT, without a signal");
 	} else if (n < 0) {
 		set(m, false, "process_vm_readv on our own process was refused");
 	} else {

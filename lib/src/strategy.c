@@ -18,7 +18,8 @@ strategy_for_read(const struct file_facts *facts, uint64_t size, const char **wh
 		reason = "F_SEAL_SHRINK is set and the file covers the pool: it can never fault";
 	} else if (shmguard_probe()[SHMGUARD_MECHANISM_MAP_NOSIGBUS].supported) {
 		strategy = SHMGUARD_STRATEGY_NOSIGBUS;
-		reason = "the kernel showed MAP_NOSIGBUS: a private read-only mapping reads zeros past EOF";
+		reason =
+			"the kernel showed MAP_NOSIGBUS: a private read-only mapping reads zeros past EOF";
 	} else {
 		strategy = SHMGUARD_STRATEGY_GUARD;
 		reason = (facts->seals & F_SEAL_SHRINK)

@@ -249,8 +249,7 @@ create_client_on_display(struct wlcs_compositor *compositor, void *argument)
 	}
 	/* An fd number wlcs has closed may come back for a new client. */
 	struct wlcs_client *old, *tmp;
-	wl_list_for_each_safe(old, tmp, &compositor->clients, link)
-	{
+	wl_list_for_each_safe (old, tmp, &compositor->clients, link) {
 		if (old->wlcs_fd == request->wlcs_fd) {
 			old->wlcs_fd = -1;
 		}
@@ -290,8 +289,7 @@ position_on_display(struct wlcs_compositor *compositor, void *argument)
 {
 	struct window_position *position = argument;
 	struct wlcs_client *client = NULL, *candidate;
-	wl_list_for_each(candidate, &compositor->clients, link)
-	{
+	wl_list_for_each (candidate, &compositor->clients, link) {
 		if (candidate->wlcs_fd == position->wlcs_fd) {
 			client = candidate;
 		}

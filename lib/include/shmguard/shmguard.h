@@ -299,8 +299,8 @@ struct shmguard_pool;
  * one (logged at SHMGUARD_LOG_INFO).
  */
 SHMGUARD_EXPORT struct shmguard_pool *
-shmguard_pool_create(int fd, uint64_t size, struct shmguard_budget *budget,
-	enum shmguard_pool_error *error);
+shmguard_pool_create(
+	int fd, uint64_t size, struct shmguard_budget *budget, enum shmguard_pool_error *error);
 
 /** Take a reference. Thread-safe. */
 SHMGUARD_EXPORT struct shmguard_pool *
@@ -325,8 +325,8 @@ shmguard_pool_unref(struct shmguard_pool *pool);
  * one pool are serialised).
  */
 SHMGUARD_EXPORT int
-shmguard_pool_resize(struct shmguard_pool *pool, uint64_t new_size,
-	enum shmguard_pool_error *error);
+shmguard_pool_resize(
+	struct shmguard_pool *pool, uint64_t new_size, enum shmguard_pool_error *error);
 
 /**
  * If the current generation faulted and the file is now long enough again,

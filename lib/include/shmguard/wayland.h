@@ -307,8 +307,8 @@ shmguard_buffer_allows(const struct shmguard_buffer *buffer, enum shmguard_acces
  * windows), -ENOSPC (write mapping over budget), -ENOMEM.
  */
 SHMGUARD_EXPORT int
-shmguard_buffer_begin_access(struct shmguard_buffer *buffer, enum shmguard_access_mode mode,
-	void **data);
+shmguard_buffer_begin_access(
+	struct shmguard_buffer *buffer, enum shmguard_access_mode mode, void **data);
 
 /**
  * Close this thread's most recent access on @p buffer. Returns true if the
@@ -370,8 +370,8 @@ shmguard_buffer_write(struct shmguard_buffer *buffer, uint64_t offset, const voi
  * SIGBUS handler (see shmguard_probe()) if nothing did before.
  */
 SHMGUARD_EXPORT int
-shmguard_fd_copy(int fd, uint64_t offset, void *dst, size_t size,
-	struct shmguard_fault_report *report);
+shmguard_fd_copy(
+	int fd, uint64_t offset, void *dst, size_t size, struct shmguard_fault_report *report);
 
 #ifdef __cplusplus
 }

@@ -290,8 +290,8 @@ fault_seen(struct shmguard_buffer *buffer, const struct shmguard_fault_report *r
 static inline void
 revalidate_if_pending(struct shmguard_buffer *buffer)
 {
-	if (unlikely(atomic_load_explicit(&buffer->pool->revalidate_pending,
-		    memory_order_relaxed))) {
+	if (unlikely(atomic_load_explicit(
+		    &buffer->pool->revalidate_pending, memory_order_relaxed))) {
 		shm_pool_try_revalidate(buffer->pool);
 	}
 }

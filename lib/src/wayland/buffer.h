@@ -26,8 +26,8 @@ struct shmguard_buffer {
 
 /* wl_shm_pool.create_buffer, validated in 64-bit arithmetic. */
 void
-buffer_create(struct shm_pool *pool, uint32_t id, int32_t offset, int32_t width,
-	int32_t height, int32_t stride, uint32_t format);
+buffer_create(struct shm_pool *pool, uint32_t id, int32_t offset, int32_t width, int32_t height,
+	int32_t stride, uint32_t format);
 
 /* Apply the fault policy for @p buffer (display thread). */
 void

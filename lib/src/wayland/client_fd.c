@@ -32,8 +32,8 @@ pool_error_to_errno(enum shmguard_pool_error error)
 }
 
 SHMGUARD_EXPORT int
-shmguard_fd_copy(int fd, uint64_t offset, void *dst, size_t size,
-	struct shmguard_fault_report *report)
+shmguard_fd_copy(
+	int fd, uint64_t offset, void *dst, size_t size, struct shmguard_fault_report *report)
 {
 	if (report != NULL) {
 		*report = (struct shmguard_fault_report){0};

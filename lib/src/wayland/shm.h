@@ -24,7 +24,7 @@ struct shmguard_shm {
 	 * client state (struct shm_client). */
 	_Atomic unsigned refs;
 	struct wl_display *display; /* NULL once the display is destroyed */
-	struct wl_global *global;   /* NULL once removed */
+	struct wl_global *global; /* NULL once removed */
 	struct wl_listener display_destroy;
 	pthread_t display_thread;
 

@@ -68,7 +68,8 @@ post_pool_error(struct shm_pool *pool, struct shm_client *owner, struct wl_resou
 		/* The fd itself: its type, access mode, size or mappability. */
 		wl_resource_post_error(resource, WL_SHM_ERROR_INVALID_FD,
 			"%s: %s (pool of %llu bytes)",
-			pool != NULL ? "resize past the end of the file" : "invalid file descriptor",
+			pool != NULL ? "resize past the end of the file"
+				     : "invalid file descriptor",
 			shmguard_pool_error_to_str(error), (unsigned long long)size);
 		return;
 	}
@@ -78,8 +79,8 @@ static void
 pool_handle_create_buffer(struct wl_client *client, struct wl_resource *resource, uint32_t id,
 	int32_t offset, int32_t width, int32_t height, int32_t stride, uint32_t format)
 {
-	buffer_create(wl_resource_get_user_data(resource), id, offset, width, height, stride,
-		format);
+	buffer_create(
+		wl_resource_get_user_data(resource), id, offset, width, height, stride, format);
 }
 
 static void

@@ -28,8 +28,8 @@ struct shm_pool {
 
 /* wl_shm.create_pool: maps @p fd (consumed: closed on every path). */
 void
-shm_pool_create(struct shm_client *owner, struct wl_resource *shm_resource, uint32_t id,
-	int fd, int32_t size);
+shm_pool_create(struct shm_client *owner, struct wl_resource *shm_resource, uint32_t id, int fd,
+	int32_t size);
 
 struct shm_pool *
 shm_pool_ref(struct shm_pool *pool);
