@@ -10,22 +10,16 @@
 
 #include <wayland-client.h>
 
-#include "client.h"
-#include "wlr-screencopy-unstable-v1-client-protocol.h"
+#include "demo.h"
 #include "xdg-output-unstable-v1-client-protocol.h"
 
 struct capture {
 	struct client client;
 	struct zxdg_output_v1 *xdg_output;
 	char output_name[64];
-	struct zwlr_screencopy_frame_v1 *frame;
+	struct client_capture capture;
 	struct demo_pool *pool;
 	struct wl_buffer *buffer;
-	uint32_t format, width, height, stride;
-	bool have_shm_buffer;
-	bool described;
-	bool y_invert;
-	bool ready, failed;
 };
 
 static void
@@ -64,73 +58,6 @@ static const struct zxdg_output_v1_listener xdg_output_listener = {
 };
 
 static void
-frame_buffer(void *data, struct zwlr_screencopy_frame_v1 *frame, uint32_t format, uint32_t width,
-	uint32_t height, uint32_t stride)
-{
-	struct capture *c = data;
-	c->format = format;
-	c->width = width;
-	c->height = height;
-	c->stride = stride;
-	c->have_shm_buffer = true;
-	/* Before version 3 there is no buffer_done: this is the whole list. */
-	if (zwlr_screencopy_frame_v1_get_version(frame) < 3) {
-		c->described = true;
-	}
-}
-
-static void
-frame_flags(void *data, struct zwlr_screencopy_frame_v1 *frame, uint32_t flags)
-{
-	struct capture *c = data;
-	c->y_invert = (flags & ZWLR_SCREENCOPY_FRAME_V1_FLAGS_Y_INVERT) != 0;
-}
-
-static void
-frame_ready(void *data, struct zwlr_screencopy_frame_v1 *frame, uint32_t sec_hi, uint32_t sec_lo,
-	uint32_t nsec)
-{
-	struct capture *c = data;
-	c->ready = true;
-}
-
-static void
-frame_failed(void *data, struct zwlr_screencopy_frame_v1 *frame)
-{
-	struct capture *c = data;
-	c->failed = true;
-}
-
-static void
-frame_damage(void *data, struct zwlr_screencopy_frame_v1 *frame, uint32_t x, uint32_t y,
-	uint32_t width, uint32_t height)
-{
-}
-
-static void
-frame_linux_dmabuf(void *data, struct zwlr_screencopy_frame_v1 *frame, uint32_t format,
-	uint32_t width, uint32_t height)
-{
-}
-
-static void
-frame_buffer_done(void *data, struct zwlr_screencopy_frame_v1 *frame)
-{
-	struct capture *c = data;
-	c->described = true;
-}
-
-static const struct zwlr_screencopy_frame_v1_listener frame_listener = {
-	.buffer = frame_buffer,
-	.flags = frame_flags,
-	.ready = frame_ready,
-	.failed = frame_failed,
-	.damage = frame_damage,
-	.linux_dmabuf = frame_linux_dmabuf,
-	.buffer_done = frame_buffer_done,
-};
-
-static void
 usage(FILE *out)
 {
 	fprintf(out,
@@ -147,6 +74,7 @@ static int
 run(struct capture *c, const char *path, enum demo_pool_kind kind)
 {
 	struct client *client = &c->client;
+	struct client_capture *capture = &c->capture;
 	if (client->screencopy_manager == NULL || client->output == NULL || client->shm == NULL) {
 		fprintf(stderr, "capture: no zwlr_screencopy_manager_v1, wl_output or wl_shm\n");
 		return DEMO_EXIT_FAILURE;
@@ -157,56 +85,49 @@ run(struct capture *c, const char *path, enum demo_pool_kind kind)
 			client->xdg_output_manager, client->output);
 		zxdg_output_v1_add_listener(c->xdg_output, &xdg_output_listener, c);
 	}
-	c->frame = zwlr_screencopy_manager_v1_capture_output(
-		client->screencopy_manager, 0, client->output);
-	zwlr_screencopy_frame_v1_add_listener(c->frame, &frame_listener, c);
-	if (client_dispatch_until(client, &c->described, 5000) < 0) {
-		return client_report_disconnect(client, false);
+	if (client_capture_start(client, capture, 5000) < 0) {
+		return demo_report_disconnect(client, false);
 	}
-	if (!c->described || !c->have_shm_buffer) {
+	if (!capture->described || !capture->shm_offered || capture->failed) {
 		fprintf(stderr, "capture: the compositor offered no wl_shm buffer\n");
 		return DEMO_EXIT_FAILURE;
 	}
-	if (c->stride < c->width * 4 || c->height == 0) {
-		fprintf(stderr, "capture: unusable buffer parameters %ux%u stride %u\n", c->width,
-			c->height, c->stride);
+	uint32_t width = capture->width, height = capture->height, stride = capture->stride;
+	if (stride < width * 4 || height == 0) {
+		fprintf(stderr, "capture: unusable buffer parameters %ux%u stride %u\n", width,
+			height, stride);
 		return DEMO_EXIT_FAILURE;
 	}
-	c->pool = demo_pool_create(client, (uint64_t)c->stride * c->height, kind);
+	c->pool = demo_pool_create(client, (uint64_t)stride * height, kind);
 	if (c->pool == NULL) {
 		return DEMO_EXIT_FAILURE;
 	}
-	c->buffer = wl_shm_pool_create_buffer(c->pool->wl_pool, 0, (int32_t)c->width,
-		(int32_t)c->height, (int32_t)c->stride, c->format);
-	zwlr_screencopy_frame_v1_copy(c->frame, c->buffer);
-	bool finished = false;
-	int64_t end = demo_now_ms() + 5000;
-	while (!finished && demo_now_ms() < end) {
-		if (client_dispatch_until(client, NULL, 100) < 0) {
-			return client_report_disconnect(client, false);
-		}
-		finished = c->ready || c->failed;
+	c->buffer = wl_shm_pool_create_buffer(c->pool->wl_pool, 0, (int32_t)width, (int32_t)height,
+		(int32_t)stride, capture->format);
+	if (client_capture_copy(capture, c->buffer, 5000) < 0) {
+		return demo_report_disconnect(client, false);
 	}
-	if (c->failed) {
+	if (capture->failed) {
 		/* Still connected? A roundtrip tells. */
 		if (wl_display_roundtrip(client->display) < 0) {
-			return client_report_disconnect(client, false);
+			return demo_report_disconnect(client, false);
 		}
 		printf("capture: frame failed (screencopy failed event), still connected\n");
 		return DEMO_EXIT_CAPTURE_FAILED;
 	}
-	if (!c->ready) {
+	if (!capture->ready) {
 		fprintf(stderr, "capture: no answer from the compositor within 5 s\n");
 		return DEMO_EXIT_FAILURE;
 	}
 	int ret = demo_png_write(
-		path, c->pool->data, c->width, c->height, c->stride, c->format, c->y_invert);
+		path, c->pool->data, width, height, stride, capture->format, capture->y_invert);
 	if (ret < 0) {
-		fprintf(stderr, "capture: writing %s failed (format 0x%x)\n", path, c->format);
+		fprintf(stderr, "capture: writing %s failed (format 0x%x)\n", path,
+			capture->format);
 		return DEMO_EXIT_FAILURE;
 	}
-	printf("capture: output %s %ux%u format 0x%08x -> %s\n", c->output_name, c->width,
-		c->height, c->format, path);
+	printf("capture: output %s %ux%u format 0x%08x -> %s\n", c->output_name, width, height,
+		capture->format, path);
 	return DEMO_EXIT_OK;
 }
 
@@ -244,14 +165,12 @@ mode_capture(int argc, char **argv)
 	const char *path = argv[optind];
 
 	static struct capture c;
-	int status = client_connect(&c.client, "capture");
+	int status = demo_connect(&c.client, "capture");
 	if (status != DEMO_EXIT_OK) {
 		return status;
 	}
 	status = run(&c, path, kind);
-	if (c.frame != NULL) {
-		zwlr_screencopy_frame_v1_destroy(c.frame);
-	}
+	client_capture_finish(&c.capture);
 	if (c.xdg_output != NULL) {
 		zxdg_output_v1_destroy(c.xdg_output);
 	}

@@ -4,6 +4,7 @@
  * memfds, and now and then one grows (wl_shm_pool.resize) and the buffer
  * moves into the new part, or the pool is replaced by a fresh one.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <math.h>
 #include <signal.h>
@@ -14,8 +15,7 @@
 #include <pixman.h>
 #include <wayland-client.h>
 
-#include "client.h"
-#include "xdg-shell-client-protocol.h"
+#include "demo.h"
 
 #define SLOT_COUNT 3
 /* Grow a pool every this many frames. */
@@ -36,11 +36,9 @@ struct slot {
 
 struct good {
 	struct client client;
-	struct demo_window window;
+	struct client_window window; /* window.frames: the frames shown */
 	struct slot slots[SLOT_COUNT];
-	struct wl_callback *frame_callback;
 	bool waiting_for_release;
-	uint64_t frames;
 	uint32_t resizes;
 	uint32_t new_pools;
 	int64_t start_ms;
@@ -181,8 +179,8 @@ static void
 draw(struct good *good, struct slot *slot)
 {
 	int w = (int)slot->width, h = (int)slot->height;
-	double t = good->still ? 0.0 : (double)(demo_now_ms() - good->start_ms) / 1000.0;
-	uint64_t frame = good->still ? 0 : good->frames;
+	double t = good->still ? 0.0 : (double)(client_now_ms() - good->start_ms) / 1000.0;
+	uint64_t frame = good->still ? 0 : good->window.frames;
 
 	/* A vertical gradient whose hues turn slowly. */
 	pixman_gradient_stop_t stops[2] = {
@@ -192,8 +190,8 @@ draw(struct good *good, struct slot *slot)
 	pixman_point_fixed_t top = {0, 0};
 	pixman_point_fixed_t bottom = {0, pixman_int_to_fixed(h)};
 	pixman_image_t *gradient = pixman_image_create_linear_gradient(&top, &bottom, stops, 2);
-	pixman_image_composite32(PIXMAN_OP_SRC, gradient, NULL, slot->image, 0, 0, 0, 0, 0, 0, w,
-		h);
+	pixman_image_composite32(
+		PIXMAN_OP_SRC, gradient, NULL, slot->image, 0, 0, 0, 0, 0, 0, w, h);
 	pixman_image_unref(gradient);
 
 	/* A square bouncing off the edges. */
@@ -217,20 +215,14 @@ draw(struct good *good, struct slot *slot)
 	pixman_image_fill_rectangles(PIXMAN_OP_SRC, slot->image, &dark, 1, &bar);
 }
 
-static void frame_done(void *data, struct wl_callback *callback, uint32_t time);
-
-static const struct wl_callback_listener frame_listener = {
-	.done = frame_done,
-};
-
 /* Draw and commit the next frame into a free slot, if there is one. */
 static void
 redraw(struct good *good)
 {
-	struct demo_window *window = &good->window;
+	struct client_window *window = &good->window;
 	struct slot *slot = NULL;
 	for (unsigned int i = 0; i < SLOT_COUNT; i++) {
-		unsigned int index = (unsigned int)((good->frames + i) % SLOT_COUNT);
+		unsigned int index = (unsigned int)((window->frames + i) % SLOT_COUNT);
 		if (!good->slots[index].busy) {
 			slot = &good->slots[index];
 			break;
@@ -245,7 +237,7 @@ redraw(struct good *good)
 	bool ok = true;
 	if (slot->pool == NULL || slot->width != window->width || slot->height != window->height) {
 		ok = slot_new_pool(slot, window->width, window->height);
-	} else if (good->frames > 0 && good->frames % GROW_EVERY == 0) {
+	} else if (window->frames > 0 && window->frames % GROW_EVERY == 0) {
 		ok = slot_grow(slot);
 	}
 	if (!ok) {
@@ -253,30 +245,46 @@ redraw(struct good *good)
 		return;
 	}
 	draw(good, slot);
-	wl_surface_attach(window->surface, slot->buffer, 0, 0);
-	wl_surface_damage_buffer(window->surface, 0, 0, INT32_MAX, INT32_MAX);
-	good->frame_callback = wl_surface_frame(window->surface);
-	wl_callback_add_listener(good->frame_callback, &frame_listener, good);
-	wl_surface_commit(window->surface);
+	client_window_commit(window, slot->buffer);
 	slot->busy = true;
 }
 
+/* The last frame was shown: draw the next. */
 static void
-frame_done(void *data, struct wl_callback *callback, uint32_t time)
+frame_done(void *data)
 {
-	struct good *good = data;
-	wl_callback_destroy(callback);
-	good->frame_callback = NULL;
-	good->frames++;
-	redraw(good);
+	redraw(data);
 }
 
 static void
 print_stats(struct good *good, const char *what)
 {
-	printf("good: %s frames=%llu resizes=%u pools=%u\n", what, (unsigned long long)good->frames,
-		good->resizes, good->new_pools);
+	printf("good: %s frames=%llu resizes=%u pools=%u\n", what,
+		(unsigned long long)good->window.frames, good->resizes, good->new_pools);
 	fflush(stdout);
+}
+
+/* Parse "WxH"; returns false if malformed. */
+static bool
+parse_size(const char *text, uint32_t *width, uint32_t *height)
+{
+	char *end = NULL;
+	errno = 0;
+	unsigned long w = strtoul(text, &end, 10);
+	if (errno != 0 || end == text || *end != 'x') {
+		return false;
+	}
+	const char *rest = end + 1;
+	unsigned long h = strtoul(rest, &end, 10);
+	if (errno != 0 || end == rest || *end != '\0') {
+		return false;
+	}
+	if (w == 0 || h == 0 || w > 16384 || h > 16384) {
+		return false;
+	}
+	*width = (uint32_t)w;
+	*height = (uint32_t)h;
+	return true;
 }
 
 static void
@@ -305,7 +313,7 @@ mode_good(int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, "s:d:Sh", options, NULL)) != -1) {
 		switch (opt) {
 		case 's':
-			if (!demo_parse_size(optarg, &width, &height)) {
+			if (!parse_size(optarg, &width, &height)) {
 				usage(stderr);
 				return DEMO_EXIT_USAGE;
 			}
@@ -331,7 +339,7 @@ mode_good(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 
 	static struct good good;
-	int status = client_connect(&good.client, "good");
+	int status = demo_connect(&good.client, "good");
 	if (status != DEMO_EXIT_OK) {
 		return status;
 	}
@@ -345,24 +353,23 @@ mode_good(int argc, char **argv)
 		good.slots[i].good = &good;
 		good.slots[i].index = i;
 	}
-	good.start_ms = demo_now_ms();
+	good.start_ms = client_now_ms();
 	good.still = still;
 
-	int ret = demo_window_create(&good.client, &good.window, "client-demo good", width, height);
-	if (ret == -1) {
-		status = client_report_disconnect(&good.client, false);
-		goto out;
-	} else if (ret < 0) {
-		status = DEMO_EXIT_FAILURE;
+	status = demo_window_open(
+		&good.client, &good.window, "client-demo good", width, height, false);
+	if (status != DEMO_EXIT_OK) {
 		goto out;
 	}
+	good.window.on_frame = frame_done;
+	good.window.on_frame_data = &good;
 	printf("good: window %ux%u, %d pools\n", good.window.width, good.window.height, SLOT_COUNT);
 	redraw(&good);
 
-	int64_t next_stats = demo_now_ms() + 1000;
+	int64_t next_stats = client_now_ms() + 1000;
 	int64_t end = duration > 0 ? good.start_ms + (int64_t)(duration * 1000) : -1;
 	while (!stop_requested && !good.window.closed && !good.failed) {
-		int64_t now = demo_now_ms();
+		int64_t now = client_now_ms();
 		if (end >= 0 && now >= end) {
 			break;
 		}
@@ -372,13 +379,13 @@ mode_good(int argc, char **argv)
 		}
 		if (client_dispatch_until(&good.client, NULL, wait > 0 ? (int)wait : 0) < 0) {
 			print_stats(&good, "disconnected:");
-			status = client_report_disconnect(&good.client, false);
+			status = demo_report_disconnect(&good.client, false);
 			goto out;
 		}
-		if (good.waiting_for_release && good.frame_callback == NULL) {
+		if (good.waiting_for_release && good.window.frame == NULL) {
 			redraw(&good);
 		}
-		if (demo_now_ms() >= next_stats) {
+		if (client_now_ms() >= next_stats) {
 			print_stats(&good, "running");
 			next_stats += 1000;
 		}
@@ -387,13 +394,10 @@ mode_good(int argc, char **argv)
 	status = good.failed ? DEMO_EXIT_FAILURE : DEMO_EXIT_OK;
 
 out:
-	if (good.frame_callback != NULL) {
-		wl_callback_destroy(good.frame_callback);
-	}
 	for (unsigned int i = 0; i < SLOT_COUNT; i++) {
 		slot_finish(&good.slots[i]);
 	}
-	demo_window_destroy(&good.window);
+	client_window_finish(&good.window);
 	client_disconnect(&good.client);
 	return status;
 }

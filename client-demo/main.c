@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "client.h"
+#include "demo.h"
 
 static void
 usage(FILE *out)

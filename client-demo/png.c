@@ -9,7 +9,7 @@
 #include <png.h>
 #include <wayland-client.h>
 
-#include "client.h"
+#include "demo.h"
 
 int
 demo_png_write(const char *path, const void *pixels, uint32_t width, uint32_t height,

@@ -12,17 +12,7 @@
 
 #include <wayland-client.h>
 
-#include "client.h"
-
-/* A read-only descriptor of the same file, or -errno. */
-static int
-reopen_read_only(int fd)
-{
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	int ro = open(path, O_RDONLY | O_CLOEXEC);
-	return ro >= 0 ? ro : -errno;
-}
+#include "demo.h"
 
 struct demo_pool *
 demo_pool_create(struct client *client, uint64_t size, enum demo_pool_kind kind)
@@ -40,15 +30,9 @@ demo_pool_create(struct client *client, uint64_t size, enum demo_pool_kind kind)
 		goto err_free;
 	}
 	pool->sealed = kind == DEMO_POOL_SEALED || kind == DEMO_POOL_WRITE_SEALED;
-	unsigned int flags = MFD_CLOEXEC | (kind == DEMO_POOL_UNSEALED ? 0 : MFD_ALLOW_SEALING);
-	pool->fd = memfd_create("client-demo", flags);
+	pool->fd = client_shm_file_create(client, "client-demo", size, kind != DEMO_POOL_UNSEALED);
 	if (pool->fd < 0) {
-		fprintf(stderr, "%s: memfd_create: %s\n", client->name, strerror(errno));
 		goto err_free;
-	}
-	if (ftruncate(pool->fd, (off_t)size) < 0) {
-		fprintf(stderr, "%s: ftruncate: %s\n", client->name, strerror(errno));
-		goto err_close;
 	}
 	int seals = 0;
 	if (kind == DEMO_POOL_SEALED || kind == DEMO_POOL_READ_ONLY_FD) {
@@ -69,7 +53,7 @@ demo_pool_create(struct client *client, uint64_t size, enum demo_pool_kind kind)
 	}
 	int sent_fd = pool->fd;
 	if (kind == DEMO_POOL_READ_ONLY_FD) {
-		sent_fd = reopen_read_only(pool->fd);
+		sent_fd = client_shm_file_reopen_read_only(pool->fd);
 		if (sent_fd < 0) {
 			fprintf(stderr, "%s: reopening read-only: %s\n", client->name,
 				strerror(-sent_fd));

@@ -16,9 +16,7 @@
 #include <pixman.h>
 #include <wayland-client.h>
 
-#include "client.h"
-#include "wlr-screencopy-unstable-v1-client-protocol.h"
-#include "xdg-shell-client-protocol.h"
+#include "demo.h"
 
 enum when {
 	WHEN_AFTER_COMMIT = 0,
@@ -36,53 +34,19 @@ static const char *const when_names[] = {
 
 struct truncate {
 	struct client client;
-	struct demo_window window;
+	struct client_window window;
 	struct demo_pool *pool;
 	struct wl_buffer *buffer;
-	struct wl_callback *frame_callback;
-	bool frame_done;
-	uint64_t frames;
 	int timeout_ms;
 
 	/* during-capture */
-	struct zwlr_screencopy_frame_v1 *capture;
-	uint32_t capture_format, capture_width, capture_height, capture_stride;
-	bool capture_described, capture_ready, capture_failed;
+	struct client_capture capture;
 
 	/* race */
 	pthread_t racer;
 	atomic_bool racing;
 	atomic_ulong truncations;
 };
-
-static void
-frame_done(void *data, struct wl_callback *callback, uint32_t time)
-{
-	struct truncate *t = data;
-	wl_callback_destroy(callback);
-	t->frame_callback = NULL;
-	t->frame_done = true;
-	t->frames++;
-}
-
-static const struct wl_callback_listener frame_listener = {
-	.done = frame_done,
-};
-
-/* Attach the buffer again, damage all of it, commit, ask for a frame. */
-static void
-commit_buffer(struct truncate *t)
-{
-	struct wl_surface *surface = t->window.surface;
-	wl_surface_attach(surface, t->buffer, 0, 0);
-	wl_surface_damage_buffer(surface, 0, 0, INT32_MAX, INT32_MAX);
-	if (t->frame_callback == NULL) {
-		t->frame_callback = wl_surface_frame(surface);
-		wl_callback_add_listener(t->frame_callback, &frame_listener, t);
-	}
-	t->frame_done = false;
-	wl_surface_commit(surface);
-}
 
 /* A pool with one buffer of the window's size, painted a warning red. */
 static bool
@@ -122,14 +86,14 @@ truncate_pool(struct truncate *t, const char *when)
 static int
 commit_until_disconnected(struct truncate *t)
 {
-	int64_t end = demo_now_ms() + t->timeout_ms;
-	commit_buffer(t);
-	while (demo_now_ms() < end) {
-		if (client_dispatch_until(&t->client, &t->frame_done, 100) < 0) {
-			return client_report_disconnect(&t->client, true);
+	int64_t end = client_now_ms() + t->timeout_ms;
+	client_window_commit(&t->window, t->buffer);
+	while (client_now_ms() < end) {
+		if (client_dispatch_until(&t->client, &t->window.frame_done, 100) < 0) {
+			return demo_report_disconnect(&t->client, true);
 		}
-		if (t->frame_done || t->frame_callback == NULL) {
-			commit_buffer(t);
+		if (t->window.frame_done || t->window.frame == NULL) {
+			client_window_commit(&t->window, t->buffer);
 		} else {
 			/* No frame yet: damage again so the compositor re-reads. */
 			wl_surface_damage_buffer(t->window.surface, 0, 0, INT32_MAX, INT32_MAX);
@@ -137,10 +101,10 @@ commit_until_disconnected(struct truncate *t)
 		}
 	}
 	if (wl_display_roundtrip(t->client.display) < 0) {
-		return client_report_disconnect(&t->client, true);
+		return demo_report_disconnect(&t->client, true);
 	}
 	printf("truncate: still connected after %d ms, %llu frames since\n", t->timeout_ms,
-		(unsigned long long)t->frames);
+		(unsigned long long)t->window.frames);
 	return DEMO_EXIT_STILL_CONNECTED;
 }
 
@@ -170,18 +134,17 @@ run_window_case(struct truncate *t, enum when when)
 		fprintf(stderr, "truncate: the compositor lacks wl_compositor or xdg_wm_base\n");
 		return DEMO_EXIT_FAILURE;
 	}
-	int ret = demo_window_create(&t->client, &t->window, "client-demo truncate", 200, 150);
-	if (ret == -1) {
-		return client_report_disconnect(&t->client, true);
-	} else if (ret < 0) {
-		return DEMO_EXIT_FAILURE;
+	int status =
+		demo_window_open(&t->client, &t->window, "client-demo truncate", 200, 150, true);
+	if (status != DEMO_EXIT_OK) {
+		return status;
 	}
 	if (!make_buffer(t)) {
 		return DEMO_EXIT_FAILURE;
 	}
 	/* The compositor has now accepted the pool at its full size. */
 	if (wl_display_roundtrip(t->client.display) < 0) {
-		return client_report_disconnect(&t->client, true);
+		return demo_report_disconnect(&t->client, true);
 	}
 	switch (when) {
 	case WHEN_BEFORE_COMMIT:
@@ -191,13 +154,13 @@ run_window_case(struct truncate *t, enum when when)
 		return commit_until_disconnected(t);
 	case WHEN_AFTER_COMMIT:
 	case WHEN_RACE:
-		commit_buffer(t);
-		if (client_dispatch_until(&t->client, &t->frame_done, 3000) < 0) {
-			return client_report_disconnect(&t->client, true);
+		client_window_commit(&t->window, t->buffer);
+		if (client_dispatch_until(&t->client, &t->window.frame_done, 3000) < 0) {
+			return demo_report_disconnect(&t->client, true);
 		}
 		printf("truncate: buffer shown (%s)\n",
-			t->frame_done ? "frame done" : "no frame callback yet");
-		t->frames = 0;
+			t->window.frame_done ? "frame done" : "no frame callback yet");
+		t->window.frames = 0;
 		break;
 	default:
 		return DEMO_EXIT_FAILURE;
@@ -218,122 +181,51 @@ run_window_case(struct truncate *t, enum when when)
 	}
 	printf("truncate: racing: truncating and restoring the pool while committing\n");
 	fflush(stdout);
-	int status = commit_until_disconnected(t);
+	status = commit_until_disconnected(t);
 	atomic_store(&t->racing, false);
 	pthread_join(t->racer, NULL);
 	printf("truncate: %lu truncations while racing\n", atomic_load(&t->truncations));
 	return status;
 }
 
-static void
-capture_buffer(void *data, struct zwlr_screencopy_frame_v1 *frame, uint32_t format, uint32_t width,
-	uint32_t height, uint32_t stride)
-{
-	struct truncate *t = data;
-	t->capture_format = format;
-	t->capture_width = width;
-	t->capture_height = height;
-	t->capture_stride = stride;
-	if (zwlr_screencopy_frame_v1_get_version(frame) < 3) {
-		t->capture_described = true;
-	}
-}
-
-static void
-capture_flags(void *data, struct zwlr_screencopy_frame_v1 *frame, uint32_t flags)
-{
-}
-
-static void
-capture_ready(void *data, struct zwlr_screencopy_frame_v1 *frame, uint32_t sec_hi, uint32_t sec_lo,
-	uint32_t nsec)
-{
-	struct truncate *t = data;
-	t->capture_ready = true;
-}
-
-static void
-capture_failed(void *data, struct zwlr_screencopy_frame_v1 *frame)
-{
-	struct truncate *t = data;
-	t->capture_failed = true;
-}
-
-static void
-capture_damage(void *data, struct zwlr_screencopy_frame_v1 *frame, uint32_t x, uint32_t y,
-	uint32_t width, uint32_t height)
-{
-}
-
-static void
-capture_linux_dmabuf(void *data, struct zwlr_screencopy_frame_v1 *frame, uint32_t format,
-	uint32_t width, uint32_t height)
-{
-}
-
-static void
-capture_buffer_done(void *data, struct zwlr_screencopy_frame_v1 *frame)
-{
-	struct truncate *t = data;
-	t->capture_described = true;
-}
-
-static const struct zwlr_screencopy_frame_v1_listener capture_listener = {
-	.buffer = capture_buffer,
-	.flags = capture_flags,
-	.ready = capture_ready,
-	.failed = capture_failed,
-	.damage = capture_damage,
-	.linux_dmabuf = capture_linux_dmabuf,
-	.buffer_done = capture_buffer_done,
-};
-
 static int
 run_capture_case(struct truncate *t)
 {
+	struct client_capture *capture = &t->capture;
 	if (t->client.screencopy_manager == NULL || t->client.output == NULL) {
 		fprintf(stderr, "truncate: no zwlr_screencopy_manager_v1 or wl_output\n");
 		return DEMO_EXIT_FAILURE;
 	}
-	t->capture = zwlr_screencopy_manager_v1_capture_output(
-		t->client.screencopy_manager, 0, t->client.output);
-	zwlr_screencopy_frame_v1_add_listener(t->capture, &capture_listener, t);
-	if (client_dispatch_until(&t->client, &t->capture_described, 3000) < 0) {
-		return client_report_disconnect(&t->client, true);
+	if (client_capture_start(&t->client, capture, 3000) < 0) {
+		return demo_report_disconnect(&t->client, true);
 	}
-	if (!t->capture_described || t->capture_stride == 0) {
+	if (!capture->described || capture->failed || capture->stride == 0) {
 		fprintf(stderr, "truncate: the compositor offered no wl_shm buffer to capture\n");
 		return DEMO_EXIT_FAILURE;
 	}
-	uint64_t size = (uint64_t)t->capture_stride * t->capture_height;
+	uint64_t size = (uint64_t)capture->stride * capture->height;
 	t->pool = demo_pool_create(&t->client, size, DEMO_POOL_UNSEALED);
 	if (t->pool == NULL) {
 		return DEMO_EXIT_FAILURE;
 	}
-	t->buffer = wl_shm_pool_create_buffer(t->pool->wl_pool, 0, (int32_t)t->capture_width,
-		(int32_t)t->capture_height, (int32_t)t->capture_stride, t->capture_format);
+	t->buffer = wl_shm_pool_create_buffer(t->pool->wl_pool, 0, (int32_t)capture->width,
+		(int32_t)capture->height, (int32_t)capture->stride, capture->format);
 	if (wl_display_roundtrip(t->client.display) < 0) {
-		return client_report_disconnect(&t->client, true);
+		return demo_report_disconnect(&t->client, true);
 	}
 	if (!truncate_pool(t, "after the compositor accepted it, before the copy request")) {
 		return DEMO_EXIT_FAILURE;
 	}
-	zwlr_screencopy_frame_v1_copy(t->capture, t->buffer);
-	bool done = false;
-	int64_t end = demo_now_ms() + t->timeout_ms;
-	while (!done && demo_now_ms() < end) {
-		if (client_dispatch_until(&t->client, NULL, 100) < 0) {
-			return client_report_disconnect(&t->client, true);
-		}
-		done = t->capture_ready || t->capture_failed;
+	if (client_capture_copy(capture, t->buffer, t->timeout_ms) < 0) {
+		return demo_report_disconnect(&t->client, true);
 	}
 	if (wl_display_roundtrip(t->client.display) < 0) {
-		return client_report_disconnect(&t->client, true);
+		return demo_report_disconnect(&t->client, true);
 	}
 	printf("truncate: capture %s; still connected\n",
-		t->capture_failed          ? "failed (zwlr_screencopy_frame_v1.failed)"
-			: t->capture_ready ? "reported ready"
-					   : "got no answer");
+		capture->failed          ? "failed (zwlr_screencopy_frame_v1.failed)"
+			: capture->ready ? "reported ready"
+					 : "got no answer");
 	return DEMO_EXIT_STILL_CONNECTED;
 }
 
@@ -394,7 +286,7 @@ mode_truncate(int argc, char **argv)
 
 	static struct truncate t;
 	t.timeout_ms = (int)(timeout * 1000);
-	int status = client_connect(&t.client, "truncate");
+	int status = demo_connect(&t.client, "truncate");
 	if (status != DEMO_EXIT_OK) {
 		return status;
 	}
@@ -416,17 +308,12 @@ mode_truncate(int argc, char **argv)
 		status);
 	fflush(stdout);
 
-	if (t.capture != NULL) {
-		zwlr_screencopy_frame_v1_destroy(t.capture);
-	}
-	if (t.frame_callback != NULL) {
-		wl_callback_destroy(t.frame_callback);
-	}
+	client_capture_finish(&t.capture);
 	if (t.buffer != NULL) {
 		wl_buffer_destroy(t.buffer);
 	}
 	demo_pool_destroy(t.pool);
-	demo_window_destroy(&t.window);
+	client_window_finish(&t.window);
 	client_disconnect(&t.client);
 	return status;
 }

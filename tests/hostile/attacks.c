@@ -49,7 +49,7 @@ shm_pool_make(struct hostile *hostile, struct shm_buffer *shm_buffer, enum hosti
 	uint64_t file_size, int32_t pool_size, uint32_t pixel)
 {
 	*shm_buffer = (struct shm_buffer){.memfd = -1};
-	shm_buffer->memfd = hostile_memfd_create(file_size, pixel);
+	shm_buffer->memfd = hostile_memfd_create(hostile, file_size, pixel);
 	if (shm_buffer->memfd < 0) {
 		return HOSTILE_EXIT_FAILURE;
 	}
@@ -57,7 +57,7 @@ shm_pool_make(struct hostile *hostile, struct shm_buffer *shm_buffer, enum hosti
 	if (fd < 0) {
 		return HOSTILE_EXIT_FAILURE;
 	}
-	shm_buffer->pool = wl_shm_create_pool(hostile->shm, fd, pool_size);
+	shm_buffer->pool = wl_shm_create_pool(hostile->client.shm, fd, pool_size);
 	close(fd);
 	hostile_print_created(shm_buffer->pool);
 	return 0;
@@ -74,7 +74,7 @@ shm_buffer_add(struct shm_buffer *shm_buffer, int32_t offset)
 
 /* A window and a well-made buffer of @p kind shown in it. */
 static int
-show_buffer(struct hostile *hostile, struct hostile_window *window, struct shm_buffer *shm_buffer,
+show_buffer(struct hostile *hostile, struct client_window *window, struct shm_buffer *shm_buffer,
 	enum hostile_fd_kind kind, uint32_t pixel)
 {
 	int ret = hostile_window_create(hostile, window);
@@ -87,8 +87,8 @@ show_buffer(struct hostile *hostile, struct hostile_window *window, struct shm_b
 		return ret;
 	}
 	shm_buffer_add(shm_buffer, 0);
-	hostile_window_commit(window, shm_buffer->buffer);
-	return hostile_window_wait_frame(window);
+	client_window_commit(window, shm_buffer->buffer);
+	return hostile_window_wait_frame(hostile, window);
 }
 
 static int
@@ -105,10 +105,10 @@ truncate_file(int fd, off_t size)
 /* Commit @p buffer again and wait for the frame: the error, if the
  * compositor has one for us, comes first. */
 static int
-commit_and_finish(struct hostile *hostile, struct hostile_window *window, struct wl_buffer *buffer)
+commit_and_finish(struct hostile *hostile, struct client_window *window, struct wl_buffer *buffer)
 {
-	hostile_window_commit(window, buffer);
-	int ret = hostile_window_wait_frame(window);
+	client_window_commit(window, buffer);
+	int ret = hostile_window_wait_frame(hostile, window);
 	if (ret != 0 && ret != HOSTILE_EXIT_TIMEOUT) {
 		return ret;
 	}
@@ -139,7 +139,7 @@ attack_show(struct hostile *hostile, int argc, char **argv)
 	if (argc % 2 != 0) {
 		return HOSTILE_EXIT_USAGE;
 	}
-	struct hostile_window window;
+	struct client_window window;
 	struct shm_buffer shm_buffer;
 	int ret = show_buffer(hostile, &window, &shm_buffer, kind, (uint32_t)pixel);
 	if (ret != 0) {
@@ -153,14 +153,14 @@ attack_show(struct hostile *hostile, int argc, char **argv)
 	}
 	ret = hostile_finish(hostile);
 	shm_buffer_destroy(&shm_buffer);
-	hostile_window_destroy(&window);
+	client_window_finish(&window);
 	return ret;
 }
 
 static int
 attack_truncate_after_show(struct hostile *hostile, int argc, char **argv)
 {
-	struct hostile_window window;
+	struct client_window window;
 	struct shm_buffer shm_buffer;
 	int ret = show_buffer(hostile, &window, &shm_buffer, HOSTILE_FD_MEMFD, DEFAULT_PIXEL);
 	if (ret != 0) {
@@ -176,7 +176,7 @@ attack_truncate_after_show(struct hostile *hostile, int argc, char **argv)
 static int
 attack_truncate_before_commit(struct hostile *hostile, int argc, char **argv)
 {
-	struct hostile_window window;
+	struct client_window window;
 	int ret = hostile_window_create(hostile, &window);
 	if (ret != 0) {
 		return ret;
@@ -202,7 +202,7 @@ attack_truncate_before_commit(struct hostile *hostile, int argc, char **argv)
 
 /* truncate-race: one thread commits, another truncates and regrows. */
 struct race {
-	struct hostile_window *window;
+	struct client_window *window;
 	struct wl_buffer *buffer;
 	int memfd;
 	bool pulse; /* short only for a moment: truncate and regrow at once */
@@ -222,7 +222,7 @@ race_commit(void *data)
 {
 	struct race *race = data;
 	struct wl_surface *surface = race->window->surface;
-	struct wl_display *display = race->window->hostile->display;
+	struct wl_display *display = race->window->client->display;
 	while (!atomic_load(&race->stop)) {
 		/* Requests from a second thread: libwayland-client locks. */
 		wl_surface_attach(surface, race->buffer, 0, 0);
@@ -264,7 +264,7 @@ attack_truncate_race(struct hostile *hostile, int argc, char **argv)
 	if (argc > 1 || (argc == 1 && strcmp(argv[0], "pulse") != 0)) {
 		return HOSTILE_EXIT_USAGE;
 	}
-	struct hostile_window window;
+	struct client_window window;
 	struct shm_buffer shm_buffer;
 	int ret = show_buffer(hostile, &window, &shm_buffer, HOSTILE_FD_MEMFD, DEFAULT_PIXEL);
 	if (ret != 0) {
@@ -286,8 +286,7 @@ attack_truncate_race(struct hostile *hostile, int argc, char **argv)
 		return HOSTILE_EXIT_FAILURE;
 	}
 	/* The main thread only reads: the error ends the race. */
-	bool never = false;
-	ret = hostile_dispatch_until(hostile, &never, hostile->timeout_ms);
+	ret = client_dispatch_until(&hostile->client, NULL, hostile->timeout_ms);
 	atomic_store(&race.stop, true);
 	pthread_join(committer, NULL);
 	pthread_join(truncator, NULL);
@@ -302,7 +301,7 @@ attack_truncate_race(struct hostile *hostile, int argc, char **argv)
 static int
 attack_truncate_after_destroy(struct hostile *hostile, int argc, char **argv)
 {
-	struct hostile_window window;
+	struct client_window window;
 	struct shm_buffer shm_buffer;
 	int ret = show_buffer(hostile, &window, &shm_buffer, HOSTILE_FD_MEMFD, DEFAULT_PIXEL);
 	if (ret != 0) {
@@ -314,17 +313,17 @@ attack_truncate_after_destroy(struct hostile *hostile, int argc, char **argv)
 	wl_shm_pool_destroy(shm_buffer.pool);
 	shm_buffer.pool = NULL;
 	printf("destroyed the wl_buffer and the wl_shm_pool; wl_shm is wl_shm@%u\n",
-		wl_proxy_get_id((struct wl_proxy *)hostile->shm));
+		wl_proxy_get_id((struct wl_proxy *)hostile->client.shm));
 	ret = truncate_file(shm_buffer.memfd, 0);
 	if (ret != 0) {
 		return ret;
 	}
-	if (hostile->screencopy == NULL || hostile->output == NULL) {
+	if (hostile->client.screencopy_manager == NULL || hostile->client.output == NULL) {
 		fprintf(stderr, "hostile-client: no zwlr_screencopy_manager_v1 or wl_output\n");
 		return HOSTILE_EXIT_FAILURE;
 	}
 	/* A capture renders the whole output, our old buffer included. */
-	struct hostile_capture capture;
+	struct client_capture capture;
 	ret = hostile_capture_start(hostile, &capture);
 	if (ret != 0) {
 		return ret;
@@ -337,7 +336,7 @@ attack_truncate_after_destroy(struct hostile *hostile, int argc, char **argv)
 	}
 	target.buffer = wl_shm_pool_create_buffer(target.pool, 0, (int32_t)capture.width,
 		(int32_t)capture.height, (int32_t)capture.stride, capture.format);
-	ret = hostile_capture_copy(&capture, target.buffer);
+	ret = hostile_capture_copy(hostile, &capture, target.buffer);
 	if (ret == 0) {
 		printf("capture ready\n");
 	} else if (ret != HOSTILE_EXIT_CAPTURE_FAILED) {
@@ -349,7 +348,7 @@ attack_truncate_after_destroy(struct hostile *hostile, int argc, char **argv)
 static int
 attack_pool_larger_than_file(struct hostile *hostile, int argc, char **argv)
 {
-	struct hostile_window window;
+	struct client_window window;
 	int ret = hostile_window_create(hostile, &window);
 	if (ret != 0) {
 		return ret;
@@ -375,7 +374,7 @@ attack_pool_larger_than_file(struct hostile *hostile, int argc, char **argv)
 static int
 attack_resize_past_end(struct hostile *hostile, int argc, char **argv)
 {
-	struct hostile_window window;
+	struct client_window window;
 	struct shm_buffer shm_buffer;
 	int ret = show_buffer(hostile, &window, &shm_buffer, HOSTILE_FD_MEMFD, DEFAULT_PIXEL);
 	if (ret != 0) {
@@ -418,7 +417,7 @@ attack_bad_fd(struct hostile *hostile, int argc, char **argv)
 	if (argc != 1 || !hostile_fd_kind_parse(argv[0], &kind)) {
 		return HOSTILE_EXIT_USAGE;
 	}
-	struct hostile_window window;
+	struct client_window window;
 	int ret = hostile_window_create(hostile, &window);
 	if (ret != 0) {
 		return ret;
@@ -459,7 +458,7 @@ attack_buffer(struct hostile *hostile, int argc, char **argv)
 	if (pool_size <= 0) {
 		return HOSTILE_EXIT_USAGE;
 	}
-	struct hostile_window window;
+	struct client_window window;
 	int ret = hostile_window_create(hostile, &window);
 	if (ret != 0) {
 		return ret;
@@ -494,7 +493,7 @@ attack_many_pools(struct hostile *hostile, int argc, char **argv)
 		return HOSTILE_EXIT_USAGE;
 	}
 	/* Sparse: a big file costs no memory until someone writes it. */
-	int memfd = hostile_memfd_create((uint64_t)size, 0);
+	int memfd = hostile_memfd_create(hostile, (uint64_t)size, 0);
 	if (memfd < 0) {
 		return HOSTILE_EXIT_FAILURE;
 	}
@@ -507,7 +506,7 @@ attack_many_pools(struct hostile *hostile, int argc, char **argv)
 	int64_t sent = 0;
 	for (; sent < count; sent++) {
 		/* libwayland-client sends a duplicate of the fd each time. */
-		pools[sent] = wl_shm_create_pool(hostile->shm, memfd, (int32_t)size);
+		pools[sent] = wl_shm_create_pool(hostile->client.shm, memfd, (int32_t)size);
 		if (sent == 0) {
 			hostile_print_created(pools[0]);
 		}

@@ -12,88 +12,16 @@
 #include <wayland-client.h>
 
 #include "hostile.h"
-#include "wlr-screencopy-unstable-v1-client-protocol.h"
-
-static void
-frame_buffer(void *data, struct zwlr_screencopy_frame_v1 *frame, uint32_t format, uint32_t width,
-	uint32_t height, uint32_t stride)
-{
-	struct hostile_capture *capture = data;
-	capture->format = format;
-	capture->width = width;
-	capture->height = height;
-	capture->stride = stride;
-	/* Before version 3 there is no buffer_done: this is all. */
-	if (zwlr_screencopy_frame_v1_get_version(frame) < 3) {
-		capture->described = true;
-	}
-}
-
-static void
-frame_flags(void *data, struct zwlr_screencopy_frame_v1 *frame, uint32_t flags)
-{
-}
-
-static void
-frame_ready(void *data, struct zwlr_screencopy_frame_v1 *frame, uint32_t tv_sec_hi,
-	uint32_t tv_sec_lo, uint32_t tv_nsec)
-{
-	struct hostile_capture *capture = data;
-	capture->ready = true;
-	capture->ended = true;
-}
-
-static void
-frame_failed(void *data, struct zwlr_screencopy_frame_v1 *frame)
-{
-	struct hostile_capture *capture = data;
-	capture->failed = true;
-	capture->ended = true;
-	/* A failure before the description ends the wait for it too. */
-	capture->described = true;
-}
-
-static void
-frame_damage(void *data, struct zwlr_screencopy_frame_v1 *frame, uint32_t x, uint32_t y,
-	uint32_t width, uint32_t height)
-{
-}
-
-static void
-frame_linux_dmabuf(void *data, struct zwlr_screencopy_frame_v1 *frame, uint32_t format,
-	uint32_t width, uint32_t height)
-{
-}
-
-static void
-frame_buffer_done(void *data, struct zwlr_screencopy_frame_v1 *frame)
-{
-	struct hostile_capture *capture = data;
-	capture->described = true;
-}
-
-static const struct zwlr_screencopy_frame_v1_listener frame_listener = {
-	.buffer = frame_buffer,
-	.flags = frame_flags,
-	.ready = frame_ready,
-	.failed = frame_failed,
-	.damage = frame_damage,
-	.linux_dmabuf = frame_linux_dmabuf,
-	.buffer_done = frame_buffer_done,
-};
 
 int
-hostile_capture_start(struct hostile *hostile, struct hostile_capture *capture)
+hostile_capture_start(struct hostile *hostile, struct client_capture *capture)
 {
-	*capture = (struct hostile_capture){.hostile = hostile};
-	if (hostile->screencopy == NULL || hostile->output == NULL) {
+	struct client *client = &hostile->client;
+	if (client->screencopy_manager == NULL || client->output == NULL) {
 		fprintf(stderr, "hostile-client: no zwlr_screencopy_manager_v1 or wl_output\n");
 		return HOSTILE_EXIT_FAILURE;
 	}
-	capture->frame =
-		zwlr_screencopy_manager_v1_capture_output(hostile->screencopy, 0, hostile->output);
-	zwlr_screencopy_frame_v1_add_listener(capture->frame, &frame_listener, capture);
-	int ret = hostile_dispatch_until(hostile, &capture->described, hostile->timeout_ms);
+	int ret = client_capture_start(client, capture, hostile->timeout_ms);
 	if (ret < 0) {
 		return hostile_report_failure(hostile);
 	}
@@ -105,11 +33,10 @@ hostile_capture_start(struct hostile *hostile, struct hostile_capture *capture)
 }
 
 int
-hostile_capture_copy(struct hostile_capture *capture, struct wl_buffer *buffer)
+hostile_capture_copy(
+	struct hostile *hostile, struct client_capture *capture, struct wl_buffer *buffer)
 {
-	struct hostile *hostile = capture->hostile;
-	zwlr_screencopy_frame_v1_copy(capture->frame, buffer);
-	int ret = hostile_dispatch_until(hostile, &capture->ended, hostile->timeout_ms);
+	int ret = client_capture_copy(capture, buffer, hostile->timeout_ms);
 	if (ret < 0) {
 		return hostile_report_failure(hostile);
 	}
@@ -129,15 +56,6 @@ hostile_capture_copy(struct hostile_capture *capture, struct wl_buffer *buffer)
 	return HOSTILE_EXIT_CAPTURE_FAILED;
 }
 
-void
-hostile_capture_finish(struct hostile_capture *capture)
-{
-	if (capture->frame != NULL) {
-		zwlr_screencopy_frame_v1_destroy(capture->frame);
-		capture->frame = NULL;
-	}
-}
-
 /* The pool and buffer a capture is written into, over an fd of @p kind. */
 struct capture_target {
 	int memfd;
@@ -147,11 +65,11 @@ struct capture_target {
 };
 
 static int
-capture_target_make(struct hostile *hostile, const struct hostile_capture *capture,
+capture_target_make(struct hostile *hostile, const struct client_capture *capture,
 	enum hostile_fd_kind kind, struct capture_target *target)
 {
 	target->size = (uint64_t)capture->stride * capture->height;
-	target->memfd = hostile_memfd_create(target->size, 0);
+	target->memfd = hostile_memfd_create(hostile, target->size, 0);
 	if (target->memfd < 0) {
 		return HOSTILE_EXIT_FAILURE;
 	}
@@ -160,7 +78,7 @@ capture_target_make(struct hostile *hostile, const struct hostile_capture *captu
 		close(target->memfd);
 		return HOSTILE_EXIT_FAILURE;
 	}
-	target->pool = wl_shm_create_pool(hostile->shm, fd, (int32_t)target->size);
+	target->pool = wl_shm_create_pool(hostile->client.shm, fd, (int32_t)target->size);
 	close(fd);
 	hostile_print_created(target->pool);
 	target->buffer = wl_shm_pool_create_buffer(target->pool, 0, (int32_t)capture->width,
@@ -187,7 +105,7 @@ attack_capture(struct hostile *hostile, int argc, char **argv)
 	if (argc > 1 || (argc == 1 && !hostile_fd_kind_parse(argv[0], &kind))) {
 		return HOSTILE_EXIT_USAGE;
 	}
-	struct hostile_capture capture;
+	struct client_capture capture;
 	int ret = hostile_capture_start(hostile, &capture);
 	if (ret != 0) {
 		return ret;
@@ -199,12 +117,12 @@ attack_capture(struct hostile *hostile, int argc, char **argv)
 	}
 	printf("capture into a %s buffer of %ux%u\n", hostile_fd_kind_to_str(kind), capture.width,
 		capture.height);
-	ret = hostile_capture_copy(&capture, target.buffer);
+	ret = hostile_capture_copy(hostile, &capture, target.buffer);
 	if (ret == 0) {
 		printf("capture ready\n");
 		ret = hostile_finish(hostile);
 	}
-	hostile_capture_finish(&capture);
+	client_capture_finish(&capture);
 	capture_target_destroy(&target);
 	return ret;
 }
@@ -212,7 +130,7 @@ attack_capture(struct hostile *hostile, int argc, char **argv)
 static int
 attack_capture_truncated(struct hostile *hostile, int argc, char **argv)
 {
-	struct hostile_capture capture;
+	struct client_capture capture;
 	int ret = hostile_capture_start(hostile, &capture);
 	if (ret != 0) {
 		return ret;
@@ -232,7 +150,7 @@ attack_capture_truncated(struct hostile *hostile, int argc, char **argv)
 		return HOSTILE_EXIT_FAILURE;
 	}
 	printf("truncated the capture buffer's file to 0 bytes, then asked for the copy\n");
-	ret = hostile_capture_copy(&capture, target.buffer);
+	ret = hostile_capture_copy(hostile, &capture, target.buffer);
 	if (ret == 0) {
 		printf("capture ready\n");
 		ret = hostile_finish(hostile);
@@ -276,7 +194,7 @@ attack_capture_truncate_loop(struct hostile *hostile, int argc, char **argv)
 	if (argc > 1 || (argc == 1 && !hostile_parse_int(argv[0], 1, 100000, &count))) {
 		return HOSTILE_EXIT_USAGE;
 	}
-	struct hostile_capture capture;
+	struct client_capture capture;
 	int ret = hostile_capture_start(hostile, &capture);
 	if (ret != 0) {
 		return ret;
@@ -298,12 +216,12 @@ attack_capture_truncate_loop(struct hostile *hostile, int argc, char **argv)
 	int64_t i = 0;
 	for (; i < count; i++) {
 		if (i > 0) {
-			hostile_capture_finish(&capture);
+			client_capture_finish(&capture);
 			if ((ret = hostile_capture_start(hostile, &capture)) != 0) {
 				break;
 			}
 		}
-		ret = hostile_capture_copy(&capture, target.buffer);
+		ret = hostile_capture_copy(hostile, &capture, target.buffer);
 		if (ret == 0) {
 			ready++;
 		} else if (ret == HOSTILE_EXIT_CAPTURE_FAILED) {

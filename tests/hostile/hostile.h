@@ -12,6 +12,8 @@
 
 #include <wayland-client.h>
 
+#include "client.h"
+
 /*
  * Exit statuses, stable so that tests can assert on them. Each names what
  * the client saw at the end of its attack.
@@ -38,15 +40,9 @@ enum hostile_exit {
 const char *
 hostile_exit_to_str(enum hostile_exit status);
 
-/* The connection and the globals an attack may use (NULL when absent). */
+/* The connection, with the globals an attack may use, and its time limits. */
 struct hostile {
-	struct wl_display *display;
-	struct wl_registry *registry;
-	struct wl_compositor *compositor;
-	struct wl_shm *shm;
-	struct xdg_wm_base *wm_base;
-	struct wl_output *output;
-	struct zwlr_screencopy_manager_v1 *screencopy;
+	struct client client;
 	/* Every wait for the compositor is bounded by this. */
 	int timeout_ms;
 	/* How long hostile_finish() waits for a late error. */
@@ -58,18 +54,6 @@ struct hostile {
 /** Connect to $WAYLAND_DISPLAY and bind the globals; 0 or an exit status. */
 int
 hostile_connect(struct hostile *hostile);
-
-/** Destroy the globals and disconnect. */
-void
-hostile_disconnect(struct hostile *hostile);
-
-/**
- * Dispatch events until *@p done becomes true, at most @p timeout_ms.
- * Returns 1 (done), 0 (time is up) or -1 (the connection failed: call
- * hostile_report_failure()).
- */
-int
-hostile_dispatch_until(struct hostile *hostile, const bool *done, int timeout_ms);
 
 /**
  * A wl_display.sync round trip, bounded by the time limit. Returns 1, 0
@@ -136,7 +120,7 @@ hostile_fd_kind_to_str(enum hostile_fd_kind kind);
  * message printed.
  */
 int
-hostile_memfd_create(uint64_t size, uint32_t pixel);
+hostile_memfd_create(struct hostile *hostile, uint64_t size, uint32_t pixel);
 
 /**
  * The fd to send for a pool of kind @p kind. For the memfd kinds, @p memfd
@@ -146,27 +130,14 @@ hostile_memfd_create(uint64_t size, uint32_t pixel);
 int
 hostile_fd_open(enum hostile_fd_kind kind, int memfd);
 
-/* window.c: an xdg toplevel that shows one buffer. */
-struct hostile_window {
-	struct hostile *hostile;
-	struct wl_surface *surface;
-	struct xdg_surface *xdg_surface;
-	struct xdg_toplevel *toplevel;
-	bool configured;
-	bool frame_done;
-	struct wl_callback *frame;
-};
+/* window.c: an xdg toplevel (client.h's) that shows one buffer. */
 
 /**
  * Create a toplevel and wait for its first configure. Returns 0, or an
  * exit status (the connection failed, or no configure came in time).
  */
 int
-hostile_window_create(struct hostile *hostile, struct hostile_window *window);
-
-/** Attach @p buffer, damage all of it, ask for a frame callback, commit. */
-void
-hostile_window_commit(struct hostile_window *window, struct wl_buffer *buffer);
+hostile_window_create(struct hostile *hostile, struct client_window *window);
 
 /**
  * Wait for the frame callback of the last commit: the compositor showed
@@ -174,28 +145,16 @@ hostile_window_commit(struct hostile_window *window, struct wl_buffer *buffer);
  * or the connection failed).
  */
 int
-hostile_window_wait_frame(struct hostile_window *window);
+hostile_window_wait_frame(struct hostile *hostile, struct client_window *window);
 
-/** Destroy the window's objects. */
-void
-hostile_window_destroy(struct hostile_window *window);
-
-/* capture.c: one zwlr_screencopy_frame_v1 of the first output. */
-struct hostile_capture {
-	struct hostile *hostile;
-	struct zwlr_screencopy_frame_v1 *frame;
-	uint32_t format, width, height, stride;
-	bool described; /* the wl_shm buffer description came */
-	bool ready, failed;
-	bool ended; /* ready or failed */
-};
+/* capture.c: one zwlr_screencopy_frame_v1 (client.h's) of the first output. */
 
 /**
  * Ask for a capture of the whole output and wait for the buffer the
  * compositor wants. Returns 0, or an exit status.
  */
 int
-hostile_capture_start(struct hostile *hostile, struct hostile_capture *capture);
+hostile_capture_start(struct hostile *hostile, struct client_capture *capture);
 
 /**
  * Copy into @p buffer and wait for ready or failed. Returns 0 (ready),
@@ -203,11 +162,8 @@ hostile_capture_start(struct hostile *hostile, struct hostile_capture *capture);
  * still connected), or another exit status.
  */
 int
-hostile_capture_copy(struct hostile_capture *capture, struct wl_buffer *buffer);
-
-/** Destroy the frame. */
-void
-hostile_capture_finish(struct hostile_capture *capture);
+hostile_capture_copy(
+	struct hostile *hostile, struct client_capture *capture, struct wl_buffer *buffer);
 
 /* attacks.c, capture.c */
 
@@ -230,10 +186,6 @@ extern const struct hostile_attack hostile_capture_attacks[];
 #define HOSTILE_HEIGHT 64
 #define HOSTILE_STRIDE (HOSTILE_WIDTH * 4)
 #define HOSTILE_BUFFER_SIZE (HOSTILE_STRIDE * HOSTILE_HEIGHT)
-
-/** Monotonic milliseconds. */
-int64_t
-hostile_now_ms(void);
 
 /** Parse a decimal or 0x integer that must fit in int64; false if not. */
 bool

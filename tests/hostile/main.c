@@ -99,7 +99,7 @@ main(int argc, char **argv)
 			usage(stderr);
 		}
 	}
-	hostile_disconnect(&hostile);
+	client_disconnect(&hostile.client);
 	printf("exit %d: %s\n", status, hostile_exit_to_str(status));
 	return status;
 }

@@ -49,16 +49,11 @@ hostile_fd_kind_to_str(enum hostile_fd_kind kind)
 }
 
 int
-hostile_memfd_create(uint64_t size, uint32_t pixel)
+hostile_memfd_create(struct hostile *hostile, uint64_t size, uint32_t pixel)
 {
-	int fd = memfd_create("hostile-client", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	int fd = client_shm_file_create(&hostile->client, "hostile-client", size, true);
 	if (fd < 0) {
-		perror("hostile-client: memfd_create");
 		return -1;
-	}
-	if (ftruncate(fd, (off_t)size) != 0) {
-		perror("hostile-client: ftruncate");
-		goto err_fd;
 	}
 	if (pixel == 0) {
 		/* A new file reads as zeros; a big one stays sparse. */
@@ -84,11 +79,11 @@ err_fd:
 static int
 reopen_read_only(int memfd)
 {
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", memfd);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = client_shm_file_reopen_read_only(memfd);
 	if (fd < 0) {
-		perror("hostile-client: reopening the memfd read-only");
+		fprintf(stderr, "hostile-client: reopening the memfd read-only: %s\n",
+			strerror(-fd));
+		return -1;
 	}
 	return fd;
 }
