@@ -126,7 +126,7 @@ shmguard_pool_error_to_str(enum shmguard_pool_error error)
 	case SHMGUARD_POOL_ERROR_UNMAPPABLE:
 		return "the kernel refused to map the file";
 	case SHMGUARD_POOL_ERROR_OVER_BUDGET:
-		return "the client's pool budget is exhausted";
+		return "the client's budget (pools, mapped bytes or generations) is exhausted";
 	case SHMGUARD_POOL_ERROR_TOO_MANY_MAPPINGS:
 		return "the compositor's mapping limit is reached";
 	case SHMGUARD_POOL_ERROR_READ_ONLY_FD:

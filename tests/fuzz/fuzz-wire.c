@@ -110,7 +110,6 @@ enum file_kind {
 };
 
 struct wire_file {
-	enum file_kind kind;
 	/* What is sent to the server. */
 	int fd;
 	/* Ours, to truncate and grow the file; -1 for what is no file. May
@@ -156,8 +155,6 @@ static uint8_t pattern[MAX_FILE_BYTES];
 static uint8_t scratch[MAX_FILE_BYTES];
 /* FUZZ_WIRE_TRACE=1 in the environment: print each operation. */
 static bool trace;
-/* The state of the running input, for the fault handler. */
-static struct wire_state *current;
 
 static uint8_t
 pattern_byte(uint64_t offset)
@@ -230,7 +227,7 @@ static void
 file_create(struct wire_file *file, enum file_kind kind, uint64_t size)
 {
 	int fds[2];
-	*file = (struct wire_file){.kind = kind, .fd = -1, .resize_fd = -1};
+	*file = (struct wire_file){.fd = -1, .resize_fd = -1};
 	switch (kind) {
 	case FILE_MEMFD:
 		file->fd = file->resize_fd = make_memfd(size, 0);
@@ -403,18 +400,18 @@ serve(struct wire_state *s)
 			return;
 		}
 	}
-	CHECK(!server_has_work(s), "the display is still busy after %u rounds",
-		MAX_SERVE_ROUNDS);
+	CHECK(!server_has_work(s), "the display is still busy after %u rounds", MAX_SERVE_ROUNDS);
 }
 
 /* Write @p length bytes to the server, @p fds (count @p fd_count) with the
- * first of them. Gives up (the rest is lost) once the server stops
- * reading: it disconnected the client. */
+ * first of them. Gives up (the rest is lost) once the server disconnected
+ * the client; while it is connected, the server must keep reading. */
 static void
 send_bytes(struct wire_state *s, const uint8_t *bytes, size_t length, const int *fds,
 	unsigned fd_count)
 {
 	char control[CMSG_SPACE(4 * sizeof(int))];
+	unsigned full = 0;
 	while (length > 0 && s->client_fd >= 0) {
 		struct iovec iov = {.iov_base = (void *)bytes, .iov_len = length};
 		struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
@@ -430,6 +427,7 @@ send_bytes(struct wire_state *s, const uint8_t *bytes, size_t length, const int 
 		}
 		ssize_t n = sendmsg(s->client_fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
 		if (n < 0 && errno == EAGAIN && s->client != NULL) {
+			CHECK(++full < MAX_SERVE_ROUNDS, "the server stopped reading the client");
 			serve(s);
 			continue;
 		}
@@ -458,10 +456,13 @@ handle_client_destroy(struct wl_listener *listener, void *data)
  * length (with its NUL) and the string padded to 8 bytes, filled in by
  * connect_client() at PREFIX_NAME_WORD. */
 #define PREFIX_NAME_WORD 7
+/* One message a line. */
+/* clang-format off */
 static const uint32_t prefix[] = {
 	1, 12u << 16 | DISPLAY_GET_REGISTRY, REGISTRY_ID,
 	REGISTRY_ID, 32u << 16 | REGISTRY_BIND, 1, 7, 0, 0, 1, SHM_ID,
 };
+/* clang-format on */
 
 static void
 connect_client(struct wire_state *s)
@@ -480,7 +481,8 @@ connect_client(struct wire_state *s)
 	memcpy(bytes + PREFIX_NAME_WORD * 4, "wl_shm", 7);
 	send_bytes(s, bytes, sizeof(bytes), NULL, 0);
 	serve(s);
-	struct wl_resource *shm = s->client != NULL ? wl_client_get_object(s->client, SHM_ID) : NULL;
+	struct wl_resource *shm =
+		s->client != NULL ? wl_client_get_object(s->client, SHM_ID) : NULL;
 	CHECK(shm != NULL && strcmp(wl_resource_get_class(shm), "wl_shm") == 0,
 		"the prefix did not bind wl_shm as object %u", SHM_ID);
 }
@@ -492,12 +494,12 @@ connect_client(struct wire_state *s)
 /* OP_ACCESS's first byte. */
 enum access_how {
 	ACCESS_WRITE = 1 << 0,
-	ACCESS_COPY = 1 << 1,       /* guarded copies, else windows */
-	ACCESS_NEST = 1 << 2,       /* windows open at once; copies outside */
+	ACCESS_COPY = 1 << 1, /* guarded copies, else windows */
+	ACCESS_NEST = 1 << 2, /* windows open at once; copies outside */
 	ACCESS_CLIENT_ONLY = 1 << 3, /* not the held buffers */
-	ACCESS_SERVE = 1 << 4,      /* dispatch while the windows are open */
-	ACCESS_THREAD = 1 << 5,     /* on another thread */
-	ACCESS_NO_REPORT = 1 << 6,  /* end windows without a report */
+	ACCESS_SERVE = 1 << 4, /* dispatch while the windows are open */
+	ACCESS_THREAD = 1 << 5, /* on another thread */
+	ACCESS_NO_REPORT = 1 << 6, /* end windows without a report */
 };
 
 struct buffer_list {
@@ -633,8 +635,8 @@ window_end(struct wire_state *s, struct shmguard_buffer *buffer, unsigned how)
  * requests queued by a deferred OP_SEND (a resize, a destroy) then run
  * under the window, and the window's bytes must stay readable. */
 static void
-access_windows(struct wire_state *s, const struct buffer_list *list,
-	enum shmguard_access_mode mode, unsigned how)
+access_windows(struct wire_state *s, const struct buffer_list *list, enum shmguard_access_mode mode,
+	unsigned how)
 {
 	bool nest = how & ACCESS_NEST;
 	bool serve_inside = (how & ACCESS_SERVE) && !(how & ACCESS_THREAD);
@@ -650,10 +652,12 @@ access_windows(struct wire_state *s, const struct buffer_list *list,
 				"a write window refused: %d", ret);
 			enum shmguard_pool_error reason;
 			bool allowed = shmguard_buffer_allows(buffer, mode, &reason);
-			CHECK(ret != -EACCES || (!allowed && reason == SHMGUARD_POOL_ERROR_READ_ONLY_FD),
+			CHECK(ret != -EACCES ||
+					(!allowed && reason == SHMGUARD_POOL_ERROR_READ_ONLY_FD),
 				"-EACCES, and the buffer allows writes or says %s",
 				shmguard_pool_error_to_str(reason));
-			CHECK(ret != -EPERM || (!allowed && reason == SHMGUARD_POOL_ERROR_WRITE_SEALED),
+			CHECK(ret != -EPERM ||
+					(!allowed && reason == SHMGUARD_POOL_ERROR_WRITE_SEALED),
 				"-EPERM, and the buffer allows writes or says %s",
 				shmguard_pool_error_to_str(reason));
 		}
@@ -689,8 +693,8 @@ access_windows(struct wire_state *s, const struct buffer_list *list,
 
 /* A guarded copy of a range of each buffer: @p selector picks it. */
 static void
-access_copies(struct wire_state *s, const struct buffer_list *list,
-	enum shmguard_access_mode mode, uint16_t selector, bool outside)
+access_copies(struct wire_state *s, const struct buffer_list *list, enum shmguard_access_mode mode,
+	uint16_t selector, bool outside)
 {
 	for (unsigned i = 0; i < list->count; i++) {
 		struct shmguard_buffer *buffer = list->buffers[i];
@@ -709,12 +713,15 @@ access_copies(struct wire_state *s, const struct buffer_list *list,
 		int ret;
 		if (mode == SHMGUARD_ACCESS_WRITE) {
 			const uint8_t *source = in_range ? pattern + at : NULL;
-			ret = shmguard_buffer_write(buffer, offset, source, (size_t)length, &report);
+			ret = shmguard_buffer_write(
+				buffer, offset, source, (size_t)length, &report);
 		} else {
-			ret = shmguard_buffer_read(buffer, offset, scratch, (size_t)length, &report);
+			ret = shmguard_buffer_read(
+				buffer, offset, scratch, (size_t)length, &report);
 		}
 		if (!in_range) {
-			CHECK(ret == -ERANGE, "a copy of %llu bytes at %llu of a %llu-byte buffer: %d",
+			CHECK(ret == -ERANGE,
+				"a copy of %llu bytes at %llu of a %llu-byte buffer: %d",
 				(unsigned long long)length, (unsigned long long)offset,
 				(unsigned long long)span, ret);
 			continue;
@@ -761,7 +768,7 @@ access_thread(void *data)
 static void
 record_fault(const struct shmguard_fault_event *event, void *user_data)
 {
-	struct wire_state *s = current;
+	struct wire_state *s = user_data;
 	CHECK(pthread_equal(pthread_self(), s->display_thread),
 		"the fault handler ran off the display thread");
 	check_report(s, event->buffer, event->report, "fault handler");
@@ -1021,6 +1028,7 @@ configure(struct wire_state *s)
 	struct shmguard_shm_options options = {
 		.fault_policy = s->policy,
 		.fault_handler = record_fault,
+		.fault_user_data = s,
 	};
 	if (s->config & 4) {
 		options.client_limits = (struct shmguard_budget_limits){
@@ -1112,7 +1120,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	s.input = data;
 	s.size = size;
 	s.client_fd = s.server_fd = -1;
-	current = &s;
 	configure(&s);
 	connect_client(&s);
 	for (unsigned n = 0; n < MAX_OPERATIONS && s.position < s.size; n++) {
@@ -1129,7 +1136,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		s.defer_serve = false;
 	}
 	finish(&s);
-	current = NULL;
 
 	CHECK(generation_retired_count() == 0, "%u retired generations never unmapped",
 		generation_retired_count());

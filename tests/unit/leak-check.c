@@ -41,7 +41,8 @@ leak_check_under_valgrind(void)
  * Descriptors at or above the soft RLIMIT_NOFILE cannot be the test's:
  * open() never returns one. Valgrind keeps its own there (it lowers the
  * soft limit the program sees below them), so they are left out; in any
- * other run there is none to leave out.
+ * other run there is none to leave out. The limit is read once, at the
+ * first snapshot, so that a test lowering it changes nothing here.
  */
 static long
 fd_limit(void)

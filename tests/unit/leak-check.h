@@ -68,7 +68,7 @@ bool
 leak_check_compare_verbose(const struct leak_snapshot *before, struct leak_report *report);
 
 /* cmocka per-test fixtures: snapshot before, compare after. */
-#define LEAK_CHECKED(test) \
+#define LEAK_CHECKED(test)                                                                         \
 	cmocka_unit_test_setup_teardown(test, leak_check_setup, leak_check_teardown)
 
 int

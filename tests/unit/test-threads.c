@@ -129,8 +129,8 @@ healthy_thread(void *arg)
 		}
 		uint64_t healthy = client_pattern_mismatch(data, 0, PAGES(4));
 		if (shmguard_access_end(access, &report) || healthy != PAGES(4)) {
-			WORKER_FAIL(worker, "round %u: window: %s, pattern to %llu",
-				worker->rounds, shmguard_fault_kind_to_str(report.kind),
+			WORKER_FAIL(worker, "round %u: window: %s, pattern to %llu", worker->rounds,
+				shmguard_fault_kind_to_str(report.kind),
 				(unsigned long long)healthy);
 		}
 		ret = shmguard_pool_read(worker->pool, 0, buffer, PAGES(4), &report);

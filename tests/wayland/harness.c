@@ -148,8 +148,8 @@ harness_create(const struct shmguard_shm_options *options)
 	 * test runs may touch the user's. */
 	const char *saved = getenv("XDG_RUNTIME_DIR");
 	harness->saved_runtime_dir = saved != NULL ? strdup(saved) : NULL;
-	snprintf(harness->runtime_dir, sizeof(harness->runtime_dir),
-		"/tmp/shmguard-wl-test-XXXXXX");
+	snprintf(
+		harness->runtime_dir, sizeof(harness->runtime_dir), "/tmp/shmguard-wl-test-XXXXXX");
 	assert_non_null(mkdtemp(harness->runtime_dir));
 	assert_int_equal(chmod(harness->runtime_dir, 0700), 0);
 	setenv("XDG_RUNTIME_DIR", harness->runtime_dir, 1);

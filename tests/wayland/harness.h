@@ -31,11 +31,11 @@ struct ctl_msg {
 };
 
 enum ctl_kind {
-	CTL_OK = 1,        /* the client finished a step without an error */
-	CTL_FAIL,          /* a check in the client failed; text says which */
+	CTL_OK = 1, /* the client finished a step without an error */
+	CTL_FAIL, /* a check in the client failed; text says which */
 	CTL_PROTOCOL_ERROR, /* values: code, object id; text: "interface|message" */
-	CTL_STEP,          /* free use: values carry ids, sizes */
-	CTL_GO,            /* from the test to the client */
+	CTL_STEP, /* free use: values carry ids, sizes */
+	CTL_GO, /* from the test to the client */
 };
 
 /* One call of the fault handler, as recorded by the harness. */
@@ -137,8 +137,8 @@ harness_serve(struct harness *harness, int ms);
  * it used client_report_on()), whose message contains @p text (if not
  * NULL). Returns the object id. */
 uint32_t
-harness_expect_error(struct test_client *client, const char *interface, uint32_t code,
-	const char *text);
+harness_expect_error(
+	struct test_client *client, const char *interface, uint32_t code, const char *text);
 
 /* Receive a message and require CTL_OK; returns it in @p msg (if not NULL). */
 void
@@ -162,11 +162,11 @@ client_recv(struct client_ctx *ctx, struct ctl_msg *msg);
 __attribute__((noreturn, format(printf, 2, 3))) void
 client_fail(struct client_ctx *ctx, const char *format, ...);
 
-#define CLIENT_CHECK(ctx, cond)                                                                  \
-	do {                                                                                      \
-		if (!(cond)) {                                                                   \
-			client_fail((ctx), "%s:%d: %s", __FILE__, __LINE__, #cond);             \
-		}                                                                                 \
+#define CLIENT_CHECK(ctx, cond)                                                                    \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			client_fail((ctx), "%s:%d: %s", __FILE__, __LINE__, #cond);                \
+		}                                                                                  \
 	} while (0)
 
 /* Round-trip; if the display died of a protocol error, send it to the

@@ -122,9 +122,8 @@ client_healthy(struct client_ctx *ctx)
 	client_recv(ctx, NULL);
 	/* Still connected, still served: a second buffer. */
 	CLIENT_CHECK(ctx, client_roundtrip(ctx));
-	struct wl_buffer *second =
-		wl_shm_pool_create_buffer(made.pool, STRIDE, 32, 32, STRIDE,
-			WL_SHM_FORMAT_XRGB8888);
+	struct wl_buffer *second = wl_shm_pool_create_buffer(
+		made.pool, STRIDE, 32, 32, STRIDE, WL_SHM_FORMAT_XRGB8888);
 	CLIENT_CHECK(ctx, client_roundtrip(ctx));
 	uint32_t id = wl_proxy_get_id((struct wl_proxy *)second);
 	client_send(ctx, CTL_STEP, &id, 1, NULL);
@@ -176,8 +175,8 @@ test_truncation_disconnects_only_that_client(void **state)
 
 	/* Libwayland's choice of object: the wl_buffer that was read. */
 	harness_send(bad, CTL_GO, 0);
-	harness_expect_error(bad, "wl_buffer", WL_SHM_ERROR_INVALID_FD,
-		"client truncated its pool");
+	harness_expect_error(
+		bad, "wl_buffer", WL_SHM_ERROR_INVALID_FD, "client truncated its pool");
 	harness_wait_exit(bad);
 	assert_int_equal(harness->fault_count, 1);
 
@@ -232,8 +231,8 @@ expect_fault_error_on(int destroy_pool, const char *interface)
 	assert_int_equal(harness->fault_count, 1);
 	assert_int_equal(harness->faults[0].buffer_id, 0);
 	harness_send(client, CTL_GO, 0);
-	harness_expect_error(client, interface, WL_SHM_ERROR_INVALID_FD,
-		"client truncated its pool");
+	harness_expect_error(
+		client, interface, WL_SHM_ERROR_INVALID_FD, "client truncated its pool");
 	harness_wait_exit(client);
 	shmguard_buffer_unref(buffer);
 	harness_destroy(harness);
@@ -270,8 +269,8 @@ test_truncation_during_guarded_read(void **state)
 	assert_int_equal(report.kind, SHMGUARD_FAULT_TRUNCATED);
 	assert_int_equal(harness->fault_count, 1);
 	harness_send(bad, CTL_GO, 0);
-	harness_expect_error(bad, "wl_buffer", WL_SHM_ERROR_INVALID_FD,
-		"client truncated its pool");
+	harness_expect_error(
+		bad, "wl_buffer", WL_SHM_ERROR_INVALID_FD, "client truncated its pool");
 	harness_wait_exit(bad);
 	harness_destroy(harness);
 }
@@ -420,8 +419,8 @@ test_fault_off_display_thread(void **state)
 	}
 
 	harness_send(bad, CTL_GO, 0);
-	harness_expect_error(bad, "wl_buffer", WL_SHM_ERROR_INVALID_FD,
-		"client truncated its pool");
+	harness_expect_error(
+		bad, "wl_buffer", WL_SHM_ERROR_INVALID_FD, "client truncated its pool");
 	assert_int_equal(harness->fault_count, 1);
 	assert_true(harness->faults[0].on_display_thread);
 	assert_int_equal(harness->faults[0].action, SHMGUARD_FAULT_ACTION_DISCONNECTED);

@@ -481,8 +481,8 @@ test_buffer_last_row_past_pool(void **state)
 	/* One byte past the end. */
 	expect_buffer_error(1, 64, 64, 256, WL_SHM_FORMAT_ARGB8888, WL_SHM_ERROR_INVALID_STRIDE);
 	expect_buffer_error(132, 32, 64, 256, WL_SHM_FORMAT_ARGB8888, WL_SHM_ERROR_INVALID_STRIDE);
-	expect_buffer_error(POOL_SIZE, 1, 1, 4, WL_SHM_FORMAT_ARGB8888,
-		WL_SHM_ERROR_INVALID_STRIDE);
+	expect_buffer_error(
+		POOL_SIZE, 1, 1, 4, WL_SHM_FORMAT_ARGB8888, WL_SHM_ERROR_INVALID_STRIDE);
 }
 
 static void
@@ -493,8 +493,8 @@ test_buffer_overflowing_values(void **state)
 		0, 1, INT32_MAX, 0x7ffffffc, WL_SHM_FORMAT_ARGB8888, WL_SHM_ERROR_INVALID_STRIDE);
 	expect_buffer_error(
 		0, 0x20000000, 2, 0x7ffffffc, WL_SHM_FORMAT_ARGB8888, WL_SHM_ERROR_INVALID_STRIDE);
-	expect_buffer_error(INT32_MAX, 1, 1, 4, WL_SHM_FORMAT_ARGB8888,
-		WL_SHM_ERROR_INVALID_STRIDE);
+	expect_buffer_error(
+		INT32_MAX, 1, 1, 4, WL_SHM_FORMAT_ARGB8888, WL_SHM_ERROR_INVALID_STRIDE);
 	expect_buffer_error(
 		0, INT32_MAX, 1, 0x7ffffffc, WL_SHM_FORMAT_ARGB8888, WL_SHM_ERROR_INVALID_STRIDE);
 }
