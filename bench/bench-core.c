@@ -727,10 +727,13 @@ crowd_size_allowed(unsigned wanted)
 			getrlimit(RLIMIT_NOFILE, &limit);
 		}
 	}
-	if (limit.rlim_cur == RLIM_INFINITY || limit.rlim_cur >= needed) {
-		return wanted;
-	}
-	return limit.rlim_cur > margin ? (unsigned)(limit.rlim_cur - margin) : 0;
+	unsigned allowed = limit.rlim_cur == RLIM_INFINITY || limit.rlim_cur >= needed
+		? wanted
+		: (limit.rlim_cur > margin ? (unsigned)(limit.rlim_cur - margin) : 0);
+	/* The library keeps its pools to half of the open-file limit by
+	 * default; this benchmark means to open that many on purpose. */
+	shmguard_set_max_pool_fds(allowed + margin);
+	return allowed;
 }
 
 static void

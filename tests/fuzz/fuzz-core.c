@@ -11,7 +11,7 @@
  *   revalidate, windows and copies: the documented -errno);
  * - a fault is reported only on a pool whose file was cut shorter than
  *   the pool, is classified "truncated", and lies past the file's end;
- * - bytes read are the file's pattern (pattern_byte(), never zero) or
+ * - bytes read are the file's pattern (fuzz_pattern_byte(), never zero) or
  *   zeros; while a file never had a hole, a zero byte before the file's
  *   end means the access reported a fault, and a successful guarded read
  *   returns the pattern up to the file's end;
@@ -27,7 +27,6 @@
  *   then operations: one opcode byte (% OP_COUNT), then its arguments, as
  *   decoded by the run_*() function of each operation below.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -47,8 +46,8 @@
 
 #include "src/budget.h"
 #include "src/guard.h"
-#include "src/mapping.h"
 
+#include "fuzz-support.h"
 #include "fuzz.h"
 
 #define PAGE 4096u
@@ -59,14 +58,11 @@
 #define DEFAULT_MAX_GENERATIONS 16u
 #define SYSFS_FILE "/sys/kernel/mm/transparent_hugepage/enabled"
 
-#define CHECK(condition, ...)                                                                      \
-	do {                                                                                       \
-		if (!(condition)) {                                                                \
-			fprintf(stderr, "fuzz-core: invariant broken: " __VA_ARGS__);              \
-			fputc('\n', stderr);                                                       \
-			abort();                                                                   \
-		}                                                                                  \
-	} while (0)
+/* The name failures are reported with, and the memfds are given. */
+#define TARGET "fuzz-core"
+#define CHECK(condition, ...) FUZZ_CHECK(TARGET, condition, __VA_ARGS__)
+
+_Static_assert(MAX_FILE_BYTES <= FUZZ_PATTERN_BYTES, "files longer than the pattern");
 
 enum file_kind {
 	FILE_MEMFD,
@@ -138,9 +134,7 @@ struct fuzz_window {
 };
 
 struct fuzz_state {
-	const uint8_t *input;
-	size_t size;
-	size_t position;
+	struct fuzz_input input;
 	struct fuzz_file files[MAX_FILES];
 	struct fuzz_pool pools[MAX_POOLS];
 	/* Indexed as the library's window stack: depth is the highest open
@@ -153,41 +147,23 @@ struct fuzz_state {
 	bool nosigbus;
 };
 
-static uint8_t pattern[MAX_FILE_BYTES];
+/* fuzz_pattern_table(), from the first input on. */
+static const uint8_t *pattern;
 /* FUZZ_CORE_TRACE=1 in the environment: print each operation, to read a
  * reproducer. */
 static bool trace;
 static uint8_t scratch[MAX_FILE_BYTES];
 
-static uint8_t
-pattern_byte(uint64_t offset)
-{
-	return (uint8_t)(1 + (offset * 7 + (offset / PAGE) * 13) % 251);
-}
-
 /* ------------------------------------------------------------------ */
 /* Decoding                                                            */
 /* ------------------------------------------------------------------ */
-
-static uint8_t
-next_u8(struct fuzz_state *s)
-{
-	return s->position < s->size ? s->input[s->position++] : 0;
-}
-
-static uint16_t
-next_u16(struct fuzz_state *s)
-{
-	uint16_t low = next_u8(s);
-	return (uint16_t)(low | (uint16_t)next_u8(s) << 8);
-}
 
 /* A file size up to MAX_FILE_BYTES, page-aligned or not. */
 static uint64_t
 next_file_size(struct fuzz_state *s)
 {
-	uint64_t pages = next_u8(s) % 65;
-	uint8_t tail = next_u8(s);
+	uint64_t pages = fuzz_input_u8(&s->input) % 65;
+	uint8_t tail = fuzz_input_u8(&s->input);
 	uint64_t size = pages * PAGE + (tail < 128 ? 0 : (tail * 37u) % PAGE);
 	return size > MAX_FILE_BYTES ? MAX_FILE_BYTES : size;
 }
@@ -196,23 +172,23 @@ next_file_size(struct fuzz_state *s)
 static uint64_t
 next_pool_size(struct fuzz_state *s, uint64_t file_size)
 {
-	switch (next_u8(s) % 8) {
+	switch (fuzz_input_u8(&s->input) % 8) {
 	case 0:
 		return file_size;
 	case 1:
-		return (uint64_t)(next_u8(s) % 65) * PAGE;
+		return (uint64_t)(fuzz_input_u8(&s->input) % 65) * PAGE;
 	case 2:
-		return (uint64_t)next_u16(s) + 1;
+		return (uint64_t)fuzz_input_u16(&s->input) + 1;
 	case 3:
-		return file_size + 1 + next_u8(s);
+		return file_size + 1 + fuzz_input_u8(&s->input);
 	case 4:
 		return 0;
 	case 5:
-		return UINT64_MAX - next_u8(s);
+		return UINT64_MAX - fuzz_input_u8(&s->input);
 	case 6:
-		return (uint64_t)PTRDIFF_MAX + 1 + next_u8(s);
+		return (uint64_t)PTRDIFF_MAX + 1 + fuzz_input_u8(&s->input);
 	default:
-		return file_size > 0 ? 1 + next_u16(s) % file_size : 1;
+		return file_size > 0 ? 1 + fuzz_input_u16(&s->input) % file_size : 1;
 	}
 }
 
@@ -221,10 +197,10 @@ next_pool_size(struct fuzz_state *s, uint64_t file_size)
 static void
 next_range(struct fuzz_state *s, uint64_t size, uint64_t *offset, uint64_t *length)
 {
-	switch (next_u8(s) % 8) {
+	switch (fuzz_input_u8(&s->input) % 8) {
 	case 0:
-		*length = next_u16(s) % (size + 1);
-		*offset = next_u16(s) % (size - *length + 1);
+		*length = fuzz_input_u16(&s->input) % (size + 1);
+		*offset = fuzz_input_u16(&s->input) % (size - *length + 1);
 		break;
 	case 1:
 		*offset = 0;
@@ -235,39 +211,39 @@ next_range(struct fuzz_state *s, uint64_t size, uint64_t *offset, uint64_t *leng
 		*length = 0;
 		break;
 	case 3:
-		*length = 1 + next_u8(s);
+		*length = 1 + fuzz_input_u8(&s->input);
 		*length = *length > size ? size : *length;
 		*offset = size - *length;
 		break;
 	case 4:
-		*offset = size + next_u8(s) % 3;
-		*length = next_u8(s) % 2;
+		*offset = size + fuzz_input_u8(&s->input) % 3;
+		*length = fuzz_input_u8(&s->input) % 2;
 		break;
 	case 5:
-		*offset = UINT64_MAX - next_u8(s);
-		*length = next_u8(s);
+		*offset = UINT64_MAX - fuzz_input_u8(&s->input);
+		*length = fuzz_input_u8(&s->input);
 		break;
 	case 6:
-		*offset = next_u16(s) % (size + 1);
-		*length = UINT64_MAX - next_u8(s);
+		*offset = fuzz_input_u16(&s->input) % (size + 1);
+		*length = UINT64_MAX - fuzz_input_u8(&s->input);
 		break;
 	default:
-		*offset = next_u16(s);
-		*length = next_u16(s);
+		*offset = fuzz_input_u16(&s->input);
+		*length = fuzz_input_u16(&s->input);
 	}
 }
 
 static struct fuzz_file *
 next_file(struct fuzz_state *s)
 {
-	struct fuzz_file *file = &s->files[next_u8(s) % MAX_FILES];
+	struct fuzz_file *file = &s->files[fuzz_input_u8(&s->input) % MAX_FILES];
 	return file->used ? file : NULL;
 }
 
 static struct fuzz_pool *
 next_live_pool(struct fuzz_state *s)
 {
-	struct fuzz_pool *pool = &s->pools[next_u8(s) % MAX_POOLS];
+	struct fuzz_pool *pool = &s->pools[fuzz_input_u8(&s->input) % MAX_POOLS];
 	return pool->used && pool->refs > 0 ? pool : NULL;
 }
 
@@ -427,37 +403,6 @@ expected_access(const struct fuzz_state *s, const struct fuzz_pool *pool, uint64
 /* Files                                                               */
 /* ------------------------------------------------------------------ */
 
-static int
-fill_pattern(int fd, uint64_t from, uint64_t to)
-{
-	while (from < to) {
-		ssize_t n = pwrite(fd, pattern + from, to - from, (off_t)from);
-		if (n <= 0) {
-			return -1;
-		}
-		from += (uint64_t)n;
-	}
-	return 0;
-}
-
-static int
-reopen(int fd, int flags)
-{
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	return open(path, flags | O_CLOEXEC);
-}
-
-/* A regular file of @p size bytes of the pattern. */
-static int
-make_memfd(uint64_t size, unsigned flags)
-{
-	int fd = memfd_create("fuzz-core", MFD_CLOEXEC | flags);
-	CHECK(fd >= 0, "memfd_create: %s", strerror(errno));
-	CHECK(fill_pattern(fd, 0, size) == 0, "filling a memfd: %s", strerror(errno));
-	return fd;
-}
-
 static void
 close_if_open(int *fd)
 {
@@ -471,9 +416,9 @@ close_if_open(int *fd)
 static void
 run_file_create(struct fuzz_state *s)
 {
-	enum file_kind kind = (enum file_kind)(next_u8(s) % FILE_KIND_COUNT);
+	enum file_kind kind = (enum file_kind)(fuzz_input_u8(&s->input) % FILE_KIND_COUNT);
 	uint64_t size = next_file_size(s);
-	uint8_t seals = next_u8(s);
+	uint8_t seals = fuzz_input_u8(&s->input);
 	struct fuzz_file *file = NULL;
 	for (unsigned i = 0; i < MAX_FILES && file == NULL; i++) {
 		if (!s->files[i].used) {
@@ -485,45 +430,35 @@ run_file_create(struct fuzz_state *s)
 	}
 	*file = (struct fuzz_file){
 		.used = true, .kind = kind, .fd = -1, .write_fd = -1, .meta_fd = -1, .clean = true};
-	int fds[2];
 	switch (kind) {
 	case FILE_MEMFD:
-		file->fd = file->write_fd = make_memfd(size, 0);
+		file->fd = file->write_fd = fuzz_memfd_create(TARGET, size, 0);
 		break;
 	case FILE_MEMFD_SEALED:
-		file->fd = file->write_fd = make_memfd(size, MFD_ALLOW_SEALING);
+		file->fd = file->write_fd = fuzz_memfd_create(TARGET, size, MFD_ALLOW_SEALING);
 		/* Any of SHRINK, GROW, WRITE, FUTURE_WRITE, SEAL. */
 		fcntl(file->fd, F_ADD_SEALS, seals & 0x1f);
 		break;
 	case FILE_MEMFD_READ_ONLY:
-		file->write_fd = make_memfd(size, MFD_ALLOW_SEALING);
+		file->write_fd = fuzz_memfd_create(TARGET, size, MFD_ALLOW_SEALING);
 		fcntl(file->write_fd, F_ADD_SEALS, seals & 0x1f);
-		file->fd = reopen(file->write_fd, O_RDONLY);
+		file->fd = fuzz_reopen(TARGET, file->write_fd, O_RDONLY);
 		break;
 	case FILE_MEMFD_WRITE_ONLY:
-		file->write_fd = make_memfd(size, 0);
-		file->fd = reopen(file->write_fd, O_WRONLY);
+		file->write_fd = fuzz_memfd_create(TARGET, size, 0);
+		file->fd = fuzz_reopen(TARGET, file->write_fd, O_WRONLY);
 		file->type_error = SHMGUARD_POOL_ERROR_NOT_READABLE;
 		break;
 	case FILE_TMPFILE:
 		/* Any file, not only shm: a disk file where /tmp is one. */
-		file->fd = file->write_fd = open("/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-		if (file->fd < 0) {
-			file->fd = file->write_fd = make_memfd(size, 0);
-		} else {
-			CHECK(fill_pattern(file->fd, 0, size) == 0, "filling a tmpfile");
-		}
+		file->fd = file->write_fd = fuzz_tmpfile_create(TARGET, size);
 		break;
 	case FILE_PIPE:
-		CHECK(pipe2(fds, O_CLOEXEC) == 0, "pipe2");
-		file->fd = fds[0];
-		close(fds[1]);
+		file->fd = fuzz_pipe_create(TARGET);
 		file->type_error = SHMGUARD_POOL_ERROR_PIPE;
 		break;
 	case FILE_UNIX_SOCKET:
-		CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) == 0, "socketpair");
-		file->fd = fds[0];
-		close(fds[1]);
+		file->fd = fuzz_socket_create(TARGET);
 		file->type_error = SHMGUARD_POOL_ERROR_SOCKET;
 		break;
 	case FILE_TCP_SOCKET:
@@ -545,8 +480,8 @@ run_file_create(struct fuzz_state *s)
 		file->type_error = SHMGUARD_POOL_ERROR_NOT_REGULAR;
 		break;
 	case FILE_O_PATH: {
-		int memfd = make_memfd(size, 0);
-		file->fd = reopen(memfd, O_PATH);
+		int memfd = fuzz_memfd_create(TARGET, size, 0);
+		file->fd = fuzz_reopen(TARGET, memfd, O_PATH);
 		close(memfd);
 		file->type_error = SHMGUARD_POOL_ERROR_O_PATH;
 		break;
@@ -616,7 +551,7 @@ run_file_grow(struct fuzz_state *s)
 	}
 	uint64_t old_size = file_size_now(file);
 	if (size > old_size) {
-		fill_pattern(file->write_fd, old_size, size); /* may be sealed */
+		fuzz_pattern_fill(file->write_fd, old_size, size); /* may be sealed */
 	}
 }
 
@@ -625,7 +560,7 @@ static void
 run_file_seal(struct fuzz_state *s)
 {
 	struct fuzz_file *file = next_file(s);
-	uint8_t seals = next_u8(s);
+	uint8_t seals = fuzz_input_u8(&s->input);
 	/* Adding seals needs a writable fd. */
 	if (file != NULL && file->write_fd >= 0) {
 		fcntl(file->write_fd, F_ADD_SEALS, seals & 0x1f);
@@ -691,7 +626,7 @@ check_strategy_choose(
 static void
 run_pool_create(struct fuzz_state *s)
 {
-	unsigned file_index = next_u8(s) % MAX_FILES;
+	unsigned file_index = fuzz_input_u8(&s->input) % MAX_FILES;
 	struct fuzz_file *file = &s->files[file_index];
 	uint64_t file_size = file->used && file->meta_fd >= 0 ? file_size_now(file) : 0;
 	uint64_t size = next_pool_size(s, file_size);
@@ -806,7 +741,7 @@ static void
 run_pool_resize(struct fuzz_state *s)
 {
 	struct fuzz_pool *pool = next_live_pool(s);
-	uint8_t how = next_u8(s);
+	uint8_t how = fuzz_input_u8(&s->input);
 	uint64_t size;
 	if (pool == NULL) {
 		next_pool_size(s, 0);
@@ -814,12 +749,15 @@ run_pool_resize(struct fuzz_state *s)
 	}
 	struct fuzz_file *file = &s->files[pool->file];
 	if (how & 1) {
-		size = pool->size + (uint64_t)(next_u8(s) % 5) * PAGE + next_u8(s) % 3;
+		/* Pages, then bytes: in input order. */
+		uint64_t pages = fuzz_input_u8(&s->input) % 5;
+		uint64_t bytes = fuzz_input_u8(&s->input) % 3;
+		size = pool->size + pages * PAGE + bytes;
 		if (size > MAX_FILE_BYTES) {
 			size = MAX_FILE_BYTES;
 		}
 		if (file->write_fd >= 0 && file_size_now(file) < size) {
-			fill_pattern(file->write_fd, file_size_now(file), size);
+			fuzz_pattern_fill(file->write_fd, file_size_now(file), size);
 		}
 	} else {
 		size = next_pool_size(s, file_size_now(file));
@@ -952,7 +890,7 @@ run_window_open(struct fuzz_state *s)
 {
 	struct fuzz_pool *pool = next_live_pool(s);
 	enum shmguard_access_mode mode =
-		next_u8(s) & 1 ? SHMGUARD_ACCESS_WRITE : SHMGUARD_ACCESS_READ;
+		fuzz_input_u8(&s->input) & 1 ? SHMGUARD_ACCESS_WRITE : SHMGUARD_ACCESS_READ;
 	uint64_t offset, length;
 	next_range(s, pool != NULL ? pool->size : 0, &offset, &length);
 	if (pool == NULL) {
@@ -994,10 +932,10 @@ next_open_window(struct fuzz_state *s)
 		open += s->windows[i].open;
 	}
 	if (open == 0) {
-		next_u8(s);
+		fuzz_input_u8(&s->input);
 		return NULL;
 	}
-	unsigned pick = next_u8(s) % open;
+	unsigned pick = fuzz_input_u8(&s->input) % open;
 	for (unsigned i = 0; i < s->depth; i++) {
 		if (s->windows[i].open && pick-- == 0) {
 			return &s->windows[i];
@@ -1167,24 +1105,11 @@ static void (*const operations[OP_COUNT])(struct fuzz_state *s) = {
 	[OP_COPY_WRITE] = run_copy_write,
 };
 
-static unsigned
-count_fds(void)
-{
-	DIR *dir = opendir("/proc/self/fd");
-	CHECK(dir != NULL, "opendir /proc/self/fd");
-	unsigned n = 0;
-	while (readdir(dir) != NULL) {
-		n++;
-	}
-	closedir(dir);
-	return n;
-}
-
 static void
 configure(struct fuzz_state *s)
 {
-	uint8_t config = next_u8(s);
-	uint8_t bound = next_u8(s);
+	uint8_t config = fuzz_input_u8(&s->input);
+	uint8_t bound = fuzz_input_u8(&s->input);
 	static const uint64_t max_bytes[] = {0, 64u * 1024, 256u * 1024, 1024u * 1024};
 	if (config & 1) {
 		s->limits.max_pools = (config >> 1) & 3;
@@ -1251,38 +1176,31 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static bool initialised;
 	static bool nosigbus;
 	if (!initialised) {
-		for (uint64_t i = 0; i < MAX_FILE_BYTES; i++) {
-			pattern[i] = pattern_byte(i);
-		}
+		pattern = fuzz_pattern_table();
 		nosigbus = shmguard_probe()[SHMGUARD_MECHANISM_MAP_NOSIGBUS].supported;
 		const char *env = getenv("FUZZ_CORE_TRACE");
 		trace = env != NULL && env[0] == '1';
 		initialised = true;
 	}
 
-	unsigned fds_before = count_fds();
-	uint32_t mappings_before = budget_mappings_in_use();
-	struct fuzz_state s = {.input = data, .size = size, .nosigbus = nosigbus};
+	struct fuzz_resources before;
+	fuzz_resources_count(TARGET, &before);
+	struct fuzz_state s = {.input = {.bytes = data, .size = size}, .nosigbus = nosigbus};
 	configure(&s);
-	for (unsigned n = 0; n < MAX_OPERATIONS && s.position < s.size; n++) {
-		size_t at = s.position;
-		enum operation operation = (enum operation)(next_u8(&s) % OP_COUNT);
+	for (unsigned n = 0; n < MAX_OPERATIONS && s.input.position < s.input.size; n++) {
+		size_t at = s.input.position;
+		enum operation operation = (enum operation)(fuzz_input_u8(&s.input) % OP_COUNT);
 		operations[operation](&s);
 		if (trace) {
 			fprintf(stderr, "fuzz-core: %s", operation_names[operation]);
-			for (size_t i = at + 1; i < s.position; i++) {
-				fprintf(stderr, " %u", s.input[i]);
+			for (size_t i = at + 1; i < s.input.position; i++) {
+				fprintf(stderr, " %u", s.input.bytes[i]);
 			}
 			fprintf(stderr, " (depth %u)\n", s.depth);
 		}
 	}
 	finish(&s);
 
-	CHECK(generation_retired_count() == 0, "%u retired generations never unmapped",
-		generation_retired_count());
-	CHECK(budget_mappings_in_use() == mappings_before, "mappings in use: %u, %u before",
-		budget_mappings_in_use(), mappings_before);
-	unsigned fds_after = count_fds();
-	CHECK(fds_after == fds_before, "fds: %u before the input, %u after", fds_before, fds_after);
+	fuzz_resources_check(TARGET, &before);
 	return 0;
 }

@@ -41,7 +41,6 @@
  *   decoded by the run_*() function of each operation below. OP_SEND
  *   carries the raw wire bytes.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -65,8 +64,8 @@
 #include "shmguard/wayland.h"
 
 #include "src/budget.h"
-#include "src/mapping.h"
 
+#include "fuzz-support.h"
 #include "fuzz.h"
 
 #define PAGE 4096u
@@ -85,14 +84,11 @@
 #define DISPLAY_GET_REGISTRY 1u
 #define REGISTRY_BIND 0u
 
-#define CHECK(condition, ...)                                                                      \
-	do {                                                                                       \
-		if (!(condition)) {                                                                \
-			fprintf(stderr, "fuzz-wire: invariant broken: " __VA_ARGS__);              \
-			fputc('\n', stderr);                                                       \
-			abort();                                                                   \
-		}                                                                                  \
-	} while (0)
+/* The name failures are reported with, and the memfds are given. */
+#define TARGET "fuzz-wire"
+#define CHECK(condition, ...) FUZZ_CHECK(TARGET, condition, __VA_ARGS__)
+
+_Static_assert(MAX_FILE_BYTES <= FUZZ_PATTERN_BYTES, "files longer than the pattern");
 
 enum file_kind {
 	FILE_MEMFD,
@@ -118,9 +114,7 @@ struct wire_file {
 };
 
 struct wire_state {
-	const uint8_t *input;
-	size_t size;
-	size_t position;
+	struct fuzz_input input;
 	uint8_t config;
 
 	struct wl_display *display;
@@ -151,33 +145,15 @@ struct wire_state {
 	unsigned held_count;
 };
 
-static uint8_t pattern[MAX_FILE_BYTES];
+/* fuzz_pattern_table(), from the first input on. */
+static const uint8_t *pattern;
 static uint8_t scratch[MAX_FILE_BYTES];
 /* FUZZ_WIRE_TRACE=1 in the environment: print each operation. */
 static bool trace;
 
-static uint8_t
-pattern_byte(uint64_t offset)
-{
-	return (uint8_t)(1 + (offset * 7 + (offset / PAGE) * 13) % 251);
-}
-
 /* ------------------------------------------------------------------ */
 /* Decoding                                                            */
 /* ------------------------------------------------------------------ */
-
-static uint8_t
-next_u8(struct wire_state *s)
-{
-	return s->position < s->size ? s->input[s->position++] : 0;
-}
-
-static uint16_t
-next_u16(struct wire_state *s)
-{
-	uint16_t low = next_u8(s);
-	return (uint16_t)(low | (uint16_t)next_u8(s) << 8);
-}
 
 /* A file size: bits 0-4 pages, bit 5 a partial page more. */
 static uint64_t
@@ -190,88 +166,44 @@ file_size_of(uint8_t byte)
 /* Files                                                               */
 /* ------------------------------------------------------------------ */
 
-/* Write the pattern over [from, to); false if the file refuses (sealed). */
-static bool
-fill_pattern(int fd, uint64_t from, uint64_t to)
-{
-	while (from < to) {
-		ssize_t n = pwrite(fd, pattern + from, to - from, (off_t)from);
-		if (n <= 0) {
-			return false;
-		}
-		from += (uint64_t)n;
-	}
-	return true;
-}
-
-static int
-make_memfd(uint64_t size, unsigned flags)
-{
-	int fd = memfd_create("fuzz-wire", MFD_CLOEXEC | flags);
-	CHECK(fd >= 0, "memfd_create: %s", strerror(errno));
-	CHECK(fill_pattern(fd, 0, size), "filling a memfd: %s", strerror(errno));
-	return fd;
-}
-
-static int
-reopen(int fd, int flags)
-{
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	int reopened = open(path, flags | O_CLOEXEC);
-	CHECK(reopened >= 0, "reopening %s: %s", path, strerror(errno));
-	return reopened;
-}
-
 static void
 file_create(struct wire_file *file, enum file_kind kind, uint64_t size)
 {
-	int fds[2];
 	*file = (struct wire_file){.fd = -1, .resize_fd = -1};
 	switch (kind) {
 	case FILE_MEMFD:
-		file->fd = file->resize_fd = make_memfd(size, 0);
+		file->fd = file->resize_fd = fuzz_memfd_create(TARGET, size, 0);
 		break;
 	case FILE_MEMFD_SHRINK_SEALED:
 		/* The sealed strategy: no truncation can reach the pool. */
-		file->fd = file->resize_fd = make_memfd(size, MFD_ALLOW_SEALING);
+		file->fd = file->resize_fd = fuzz_memfd_create(TARGET, size, MFD_ALLOW_SEALING);
 		CHECK(fcntl(file->fd, F_ADD_SEALS, F_SEAL_SHRINK) == 0, "F_SEAL_SHRINK");
 		break;
 	case FILE_MEMFD_WRITE_SEALED:
 		/* Shown, never written to. */
-		file->fd = file->resize_fd = make_memfd(size, MFD_ALLOW_SEALING);
+		file->fd = file->resize_fd = fuzz_memfd_create(TARGET, size, MFD_ALLOW_SEALING);
 		CHECK(fcntl(file->fd, F_ADD_SEALS, F_SEAL_WRITE) == 0, "F_SEAL_WRITE");
 		break;
 	case FILE_MEMFD_READ_ONLY:
-		file->resize_fd = make_memfd(size, 0);
-		file->fd = reopen(file->resize_fd, O_RDONLY);
+		file->resize_fd = fuzz_memfd_create(TARGET, size, 0);
+		file->fd = fuzz_reopen(TARGET, file->resize_fd, O_RDONLY);
 		break;
 	case FILE_MEMFD_WRITE_ONLY:
-		file->resize_fd = make_memfd(size, 0);
-		file->fd = reopen(file->resize_fd, O_WRONLY);
+		file->resize_fd = fuzz_memfd_create(TARGET, size, 0);
+		file->fd = fuzz_reopen(TARGET, file->resize_fd, O_WRONLY);
 		break;
 	case FILE_TMPFILE:
 		/* A disk file where /tmp is one. */
-		file->fd = file->resize_fd = open("/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-		if (file->fd < 0) {
-			file->fd = file->resize_fd = make_memfd(size, 0);
-		} else {
-			CHECK(fill_pattern(file->fd, 0, size), "filling a tmpfile: %s",
-				strerror(errno));
-		}
+		file->fd = file->resize_fd = fuzz_tmpfile_create(TARGET, size);
 		break;
 	case FILE_PIPE:
-		CHECK(pipe2(fds, O_CLOEXEC) == 0, "pipe2");
-		file->fd = fds[0];
-		close(fds[1]);
+		file->fd = fuzz_pipe_create(TARGET);
 		break;
 	case FILE_DEV_NULL:
 		file->fd = open("/dev/null", O_RDWR | O_CLOEXEC);
 		break;
 	case FILE_UNIX_SOCKET:
-		CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) == 0, "socketpair");
-		file->fd = fds[0];
-		close(fds[1]);
+		file->fd = fuzz_socket_create(TARGET);
 		break;
 	case FILE_DIRECTORY:
 		file->fd = open("/tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -803,24 +735,24 @@ record_fault(const struct shmguard_fault_event *event, void *user_data)
 static void
 run_send(struct wire_state *s)
 {
-	size_t length = next_u16(s) % (MAX_SEND + 1);
-	uint8_t fd_byte = next_u8(s);
+	size_t length = fuzz_input_u16(&s->input) % (MAX_SEND + 1);
+	uint8_t fd_byte = fuzz_input_u8(&s->input);
 	unsigned fd_count = fd_byte & 3;
 	s->defer_serve = fd_byte & 4;
 	int fds[4];
 	for (unsigned i = 0; i < fd_count; i++) {
-		uint8_t file = next_u8(s);
+		uint8_t file = fuzz_input_u8(&s->input);
 		if (s->file_count == 0) {
 			fd_count = 0;
 			break;
 		}
 		fds[i] = s->files[file % s->file_count].fd;
 	}
-	if (length > s->size - s->position) {
-		length = s->size - s->position;
+	if (length > s->input.size - s->input.position) {
+		length = s->input.size - s->input.position;
 	}
-	const uint8_t *bytes = s->input + s->position;
-	s->position += length;
+	const uint8_t *bytes = s->input.bytes + s->input.position;
+	s->input.position += length;
 	/* SCM_RIGHTS needs at least one byte to travel with. */
 	if (length > 0) {
 		send_bytes(s, bytes, length, fds, fd_count);
@@ -831,8 +763,8 @@ run_send(struct wire_state *s)
 static void
 run_truncate(struct wire_state *s)
 {
-	uint8_t file_byte = next_u8(s);
-	uint8_t size_byte = next_u8(s);
+	uint8_t file_byte = fuzz_input_u8(&s->input);
+	uint8_t size_byte = fuzz_input_u8(&s->input);
 	if (s->file_count == 0) {
 		return;
 	}
@@ -850,7 +782,7 @@ run_truncate(struct wire_state *s)
 	if (size < old_size) {
 		s->shrunk = true;
 	} else if (size_byte & 0x80) {
-		fill_pattern(file->resize_fd, old_size, size); /* may be write-sealed */
+		fuzz_pattern_fill(file->resize_fd, old_size, size); /* may be write-sealed */
 	}
 }
 
@@ -862,8 +794,8 @@ static void
 run_access(struct wire_state *s)
 {
 	struct access_job job = {.s = s};
-	job.how = next_u8(s);
-	job.selector = next_u16(s);
+	job.how = fuzz_input_u8(&s->input);
+	job.selector = fuzz_input_u16(&s->input);
 	job.mode = job.how & ACCESS_WRITE ? SHMGUARD_ACCESS_WRITE : SHMGUARD_ACCESS_READ;
 	collect_buffers(s, &job.list, !(job.how & ACCESS_CLIENT_ONLY));
 	if (trace) {
@@ -933,7 +865,7 @@ run_disconnect(struct wire_state *s)
 static void
 run_policy(struct wire_state *s)
 {
-	s->policy = (enum shmguard_fault_policy)(next_u8(s) % 3);
+	s->policy = (enum shmguard_fault_policy)(fuzz_input_u8(&s->input) % 3);
 	shmguard_shm_set_fault_policy(s->shm, s->policy);
 }
 
@@ -972,19 +904,6 @@ static void (*const operations[OP_COUNT])(struct wire_state *s) = {
 /* One input                                                           */
 /* ------------------------------------------------------------------ */
 
-static unsigned
-count_fds(void)
-{
-	DIR *dir = opendir("/proc/self/fd");
-	CHECK(dir != NULL, "opendir /proc/self/fd");
-	unsigned n = 0;
-	while (readdir(dir) != NULL) {
-		n++;
-	}
-	closedir(dir);
-	return n;
-}
-
 /* libwayland's own messages would only repeat the errors sent. */
 static void
 quiet_wayland_log(const char *format, va_list args)
@@ -1020,7 +939,7 @@ configure(struct wire_state *s)
 		/* DRM's code for ARGB8888: accepted, the same as 0. */
 		FORMAT_CODE('A', 'R', '2', '4'),
 	};
-	s->config = next_u8(s);
+	s->config = fuzz_input_u8(&s->input);
 	s->policy = (enum shmguard_fault_policy)(s->config & 3);
 	if (s->policy > SHMGUARD_FAULT_POLICY_REVALIDATE) {
 		s->policy = SHMGUARD_FAULT_POLICY_DISCONNECT;
@@ -1053,10 +972,10 @@ configure(struct wire_state *s)
 	s->shm = shmguard_shm_create(s->display, &options);
 	CHECK(s->shm != NULL, "shmguard_shm_create: %s", strerror(errno));
 
-	s->file_count = next_u8(s) % (MAX_FILES + 1);
+	s->file_count = fuzz_input_u8(&s->input) % (MAX_FILES + 1);
 	for (unsigned i = 0; i < s->file_count; i++) {
-		enum file_kind kind = (enum file_kind)(next_u8(s) % FILE_KIND_COUNT);
-		file_create(&s->files[i], kind, file_size_of(next_u8(s)));
+		enum file_kind kind = (enum file_kind)(fuzz_input_u8(&s->input) % FILE_KIND_COUNT);
+		file_create(&s->files[i], kind, file_size_of(fuzz_input_u8(&s->input)));
 	}
 }
 
@@ -1100,9 +1019,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static bool initialised;
 	if (!initialised) {
-		for (uint64_t i = 0; i < MAX_FILE_BYTES; i++) {
-			pattern[i] = pattern_byte(i);
-		}
+		pattern = fuzz_pattern_table();
 		/* What the library does once per process, before counting. */
 		shmguard_probe();
 		wl_log_set_handler_server(quiet_wayland_log);
@@ -1113,22 +1030,21 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		initialised = true;
 	}
 
-	unsigned fds_before = count_fds();
-	uint32_t mappings_before = budget_mappings_in_use();
+	struct fuzz_resources before;
+	fuzz_resources_count(TARGET, &before);
 	static struct wire_state s;
 	memset(&s, 0, sizeof(s));
-	s.input = data;
-	s.size = size;
+	s.input = (struct fuzz_input){.bytes = data, .size = size};
 	s.client_fd = s.server_fd = -1;
 	configure(&s);
 	connect_client(&s);
-	for (unsigned n = 0; n < MAX_OPERATIONS && s.position < s.size; n++) {
-		size_t at = s.position;
-		enum operation operation = (enum operation)(next_u8(&s) % OP_COUNT);
+	for (unsigned n = 0; n < MAX_OPERATIONS && s.input.position < s.input.size; n++) {
+		size_t at = s.input.position;
+		enum operation operation = (enum operation)(fuzz_input_u8(&s.input) % OP_COUNT);
 		operations[operation](&s);
 		if (trace) {
 			fprintf(stderr, "fuzz-wire: %s (%zu bytes)%s\n", operation_names[operation],
-				s.position - at - 1, s.client == NULL ? ", client gone" : "");
+				s.input.position - at - 1, s.client == NULL ? ", client gone" : "");
 		}
 		if (!s.defer_serve) {
 			serve(&s);
@@ -1137,11 +1053,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	finish(&s);
 
-	CHECK(generation_retired_count() == 0, "%u retired generations never unmapped",
-		generation_retired_count());
-	CHECK(budget_mappings_in_use() == mappings_before, "mappings in use: %u, %u before",
-		budget_mappings_in_use(), mappings_before);
-	unsigned fds_after = count_fds();
-	CHECK(fds_after == fds_before, "fds: %u before the input, %u after", fds_before, fds_after);
+	fuzz_resources_check(TARGET, &before);
 	return 0;
 }
