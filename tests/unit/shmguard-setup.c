@@ -28,6 +28,20 @@ setup_pool_create(int fd, uint64_t size)
 	return pool;
 }
 
+void *
+setup_window_begin(struct shmguard_pool *pool, uint64_t offset, uint64_t length,
+	enum shmguard_access_mode mode, struct shmguard_access **access)
+{
+	void *data = NULL;
+	int ret = shmguard_access_begin(pool, offset, length, mode, access, &data);
+	if (ret != 0) {
+		fail_msg("shmguard_access_begin(%llu, %llu): %s", (unsigned long long)offset,
+			(unsigned long long)length, strerror(-ret));
+	}
+	assert_non_null(data);
+	return data;
+}
+
 int
 setup_warm_up(void **state)
 {

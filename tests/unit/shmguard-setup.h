@@ -14,6 +14,12 @@
 struct shmguard_pool *
 setup_pool_create(int fd, uint64_t size);
 
+/* Open an access window; fails the test with the library's reason if it
+ * cannot be opened. Returns the window's first byte. */
+void *
+setup_window_begin(struct shmguard_pool *pool, uint64_t offset, uint64_t length,
+	enum shmguard_access_mode mode, struct shmguard_access **access);
+
 /*
  * cmocka group setup: use every path of the library once (probe, guard
  * handler, this thread's window stack, windows, copies, a write mapping,

@@ -30,20 +30,6 @@
 
 #define PAGES(n) (client_page() * (uint64_t)(n))
 
-static void *
-window_begin(struct shmguard_pool *pool, uint64_t offset, uint64_t length,
-	enum shmguard_access_mode mode, struct shmguard_access **access)
-{
-	void *data = NULL;
-	int ret = shmguard_access_begin(pool, offset, length, mode, access, &data);
-	if (ret != 0) {
-		fail_msg("shmguard_access_begin(%llu, %llu): %s", (unsigned long long)offset,
-			(unsigned long long)length, strerror(-ret));
-	}
-	assert_non_null(data);
-	return data;
-}
-
 static void
 assert_truncated(const struct shmguard_fault_report *report, uint64_t offset, uint64_t file_size)
 {
@@ -76,7 +62,7 @@ window_without_fault_reports_nothing(void **state)
 	struct shmguard_access *access;
 	uint64_t entries = guard_handler_entries();
 
-	const uint8_t *data = window_begin(pool, 0, PAGES(4), SHMGUARD_ACCESS_READ, &access);
+	const uint8_t *data = setup_window_begin(pool, 0, PAGES(4), SHMGUARD_ACCESS_READ, &access);
 	assert_int_equal(client_pattern_mismatch(data, 0, PAGES(4)), PAGES(4));
 	struct shmguard_fault_report report = {.kind = SHMGUARD_FAULT_IO_ERROR, .offset = 7};
 	assert_false(shmguard_access_end(access, &report));
@@ -96,7 +82,7 @@ window_truncation_reads_zeros(void **state)
 	struct shmguard_pool *pool = setup_pool_create(fd, PAGES(4));
 	struct shmguard_access *access;
 	const volatile uint8_t *data =
-		window_begin(pool, 0, PAGES(4), SHMGUARD_ACCESS_READ, &access);
+		setup_window_begin(pool, 0, PAGES(4), SHMGUARD_ACCESS_READ, &access);
 	assert_int_equal(client_pattern_mismatch(data, 0, PAGES(4)), PAGES(4));
 
 	uint64_t entries = guard_handler_entries();
@@ -130,7 +116,7 @@ window_truncation_scan_reports_end_of_file(void **state)
 	struct shmguard_pool *pool = setup_pool_create(fd, PAGES(5));
 	struct shmguard_access *access;
 	const volatile uint8_t *data =
-		window_begin(pool, 0, PAGES(5), SHMGUARD_ACCESS_READ, &access);
+		setup_window_begin(pool, 0, PAGES(5), SHMGUARD_ACCESS_READ, &access);
 
 	client_file_resize(fd, PAGES(3));
 	assert_int_equal(client_pattern_mismatch(data, 0, PAGES(5)), PAGES(3));
@@ -152,7 +138,7 @@ window_fault_offset_is_pool_offset(void **state)
 	struct shmguard_pool *pool = setup_pool_create(fd, PAGES(4));
 	struct shmguard_access *access;
 	const volatile uint8_t *data =
-		window_begin(pool, PAGES(1), PAGES(3), SHMGUARD_ACCESS_READ, &access);
+		setup_window_begin(pool, PAGES(1), PAGES(3), SHMGUARD_ACCESS_READ, &access);
 	assert_int_equal(client_pattern_mismatch(data, PAGES(1), PAGES(3)), PAGES(3));
 
 	client_file_resize(fd, PAGES(2));
@@ -174,14 +160,14 @@ window_fault_poisons_generation(void **state)
 	struct shmguard_pool *pool = setup_pool_create(fd, PAGES(2));
 	struct shmguard_access *access;
 	const volatile uint8_t *data =
-		window_begin(pool, 0, PAGES(2), SHMGUARD_ACCESS_READ, &access);
+		setup_window_begin(pool, 0, PAGES(2), SHMGUARD_ACCESS_READ, &access);
 	client_file_resize(fd, PAGES(1));
 	assert_int_equal(data[PAGES(1)], 0);
 	assert_true(shmguard_access_end(access, NULL));
 
 	/* A window that touches only healthy bytes still reports it. */
 	uint64_t entries = guard_handler_entries();
-	data = window_begin(pool, 0, PAGES(1), SHMGUARD_ACCESS_READ, &access);
+	data = setup_window_begin(pool, 0, PAGES(1), SHMGUARD_ACCESS_READ, &access);
 	assert_int_equal(client_pattern_mismatch(data, 0, PAGES(1)), PAGES(1));
 	struct shmguard_fault_report report;
 	assert_true(shmguard_access_end(access, &report));
@@ -199,7 +185,8 @@ write_window_truncation(void **state)
 	int fd = client_memfd_create("write-window", PAGES(4), false);
 	struct shmguard_pool *pool = setup_pool_create(fd, PAGES(4));
 	struct shmguard_access *access;
-	volatile uint8_t *data = window_begin(pool, 0, PAGES(4), SHMGUARD_ACCESS_WRITE, &access);
+	volatile uint8_t *data =
+		setup_window_begin(pool, 0, PAGES(4), SHMGUARD_ACCESS_WRITE, &access);
 	data[0] = 0xee;
 
 	client_file_resize(fd, PAGES(2));
@@ -326,7 +313,7 @@ two_pools_open(struct two_pools *two)
 	two->fd[1] = client_memfd_create("nested-b", PAGES(2), false);
 	for (int i = 0; i < 2; i++) {
 		two->pool[i] = setup_pool_create(two->fd[i], PAGES(2));
-		two->data[i] = window_begin(
+		two->data[i] = setup_window_begin(
 			two->pool[i], 0, PAGES(2), SHMGUARD_ACCESS_READ, &two->access[i]);
 	}
 }
@@ -399,7 +386,7 @@ nested_windows_closed_out_of_order(void **state)
 	/* Both slots are free again: a full stack of windows still opens. */
 	struct shmguard_access *accesses[GUARD_MAX_WINDOWS];
 	for (int i = 0; i < GUARD_MAX_WINDOWS; i++) {
-		window_begin(two.pool[0], 0, PAGES(1), SHMGUARD_ACCESS_READ, &accesses[i]);
+		setup_window_begin(two.pool[0], 0, PAGES(1), SHMGUARD_ACCESS_READ, &accesses[i]);
 	}
 	for (int i = GUARD_MAX_WINDOWS; i-- > 0;) {
 		assert_false(shmguard_access_end(accesses[i], NULL));
@@ -416,9 +403,9 @@ nested_windows_same_pool(void **state)
 	struct shmguard_pool *pool = setup_pool_create(fd, PAGES(3));
 	struct shmguard_access *outer, *inner;
 	const volatile uint8_t *outer_data =
-		window_begin(pool, 0, PAGES(3), SHMGUARD_ACCESS_READ, &outer);
+		setup_window_begin(pool, 0, PAGES(3), SHMGUARD_ACCESS_READ, &outer);
 	const volatile uint8_t *inner_data =
-		window_begin(pool, PAGES(2), PAGES(1), SHMGUARD_ACCESS_READ, &inner);
+		setup_window_begin(pool, PAGES(2), PAGES(1), SHMGUARD_ACCESS_READ, &inner);
 
 	client_file_resize(fd, PAGES(2));
 	assert_int_equal(inner_data[11], 0);
@@ -445,7 +432,8 @@ window_stack_full_fault_at_bottom(void **state)
 	for (int i = 0; i < GUARD_MAX_WINDOWS; i++) {
 		fds[i] = client_memfd_create("stack", PAGES(2), false);
 		pools[i] = setup_pool_create(fds[i], PAGES(2));
-		data[i] = window_begin(pools[i], 0, PAGES(2), SHMGUARD_ACCESS_READ, &accesses[i]);
+		data[i] = setup_window_begin(
+			pools[i], 0, PAGES(2), SHMGUARD_ACCESS_READ, &accesses[i]);
 	}
 
 	/* One more is refused, and refusing it changes nothing. */
@@ -497,7 +485,7 @@ window_out_of_range(void **state)
 		assert_int_equal(shmguard_pool_write(pool, PAGES(2), &byte, 1, NULL), -ERANGE);
 	}
 	/* The whole pool and an empty window at its end are in range. */
-	window_begin(pool, 0, PAGES(2), SHMGUARD_ACCESS_READ, &access);
+	setup_window_begin(pool, 0, PAGES(2), SHMGUARD_ACCESS_READ, &access);
 	assert_false(shmguard_access_end(access, NULL));
 	assert_int_equal(
 		shmguard_access_begin(pool, PAGES(2), 0, SHMGUARD_ACCESS_READ, &access, &data), 0);

@@ -25,19 +25,6 @@
 
 #define PAGES(n) (client_page() * (uint64_t)(n))
 
-static void *
-window_begin(struct shmguard_pool *pool, uint64_t offset, uint64_t length,
-	enum shmguard_access_mode mode, struct shmguard_access **access)
-{
-	void *data = NULL;
-	int ret = shmguard_access_begin(pool, offset, length, mode, access, &data);
-	if (ret != 0) {
-		fail_msg("shmguard_access_begin(%llu, %llu): %s", (unsigned long long)offset,
-			(unsigned long long)length, strerror(-ret));
-	}
-	return data;
-}
-
 /* Whether @p address is mapped to the memfd called @p name. */
 static bool
 mapped_to(const void *address, const char *name)
@@ -63,7 +50,7 @@ resize_with_window_open(void **state)
 	struct shmguard_pool *pool = setup_pool_create(fd, PAGES(2));
 	struct shmguard_access *old_access, *new_access;
 	const uint8_t *old_data =
-		window_begin(pool, 0, PAGES(2), SHMGUARD_ACCESS_READ, &old_access);
+		setup_window_begin(pool, 0, PAGES(2), SHMGUARD_ACCESS_READ, &old_access);
 
 	grow_file(fd, PAGES(2), PAGES(5));
 	enum shmguard_pool_error error = SHMGUARD_POOL_ERROR_NO_MEMORY;
@@ -78,7 +65,7 @@ resize_with_window_open(void **state)
 
 	/* New windows and copies see the new size. */
 	const uint8_t *new_data =
-		window_begin(pool, 0, PAGES(5), SHMGUARD_ACCESS_READ, &new_access);
+		setup_window_begin(pool, 0, PAGES(5), SHMGUARD_ACCESS_READ, &new_access);
 	assert_ptr_not_equal(new_data, old_data);
 	assert_int_equal(client_pattern_mismatch(new_data, 0, PAGES(5)), PAGES(5));
 	uint8_t buffer[32];
@@ -94,7 +81,7 @@ resize_with_window_open(void **state)
 	assert_int_equal(generation_retired_count(), 0);
 	assert_false(mapped_to(old_data, "resize-open"));
 	assert_true(mapped_to(
-		window_begin(pool, 0, 1, SHMGUARD_ACCESS_READ, &new_access), "resize-open"));
+		setup_window_begin(pool, 0, 1, SHMGUARD_ACCESS_READ, &new_access), "resize-open"));
 	assert_false(shmguard_access_end(new_access, NULL));
 
 	shmguard_pool_unref(pool);
@@ -110,7 +97,8 @@ resize_without_window_unmaps_at_once(void **state)
 	int fd = client_memfd_create("resize-idle", PAGES(1), false);
 	struct shmguard_pool *pool = setup_pool_create(fd, PAGES(1));
 	struct shmguard_access *access;
-	const uint8_t *old_data = window_begin(pool, 0, PAGES(1), SHMGUARD_ACCESS_READ, &access);
+	const uint8_t *old_data =
+		setup_window_begin(pool, 0, PAGES(1), SHMGUARD_ACCESS_READ, &access);
 	assert_int_equal(client_pattern_mismatch(old_data, 0, PAGES(1)), PAGES(1));
 	assert_false(shmguard_access_end(access, NULL));
 
@@ -118,7 +106,8 @@ resize_without_window_unmaps_at_once(void **state)
 	assert_int_equal(shmguard_pool_resize(pool, PAGES(2), NULL), 0);
 	assert_int_equal(generation_retired_count(), 0);
 
-	const uint8_t *new_data = window_begin(pool, 0, PAGES(2), SHMGUARD_ACCESS_READ, &access);
+	const uint8_t *new_data =
+		setup_window_begin(pool, 0, PAGES(2), SHMGUARD_ACCESS_READ, &access);
 	assert_int_equal(client_pattern_mismatch(new_data, 0, PAGES(2)), PAGES(2));
 	assert_true(new_data == old_data || !mapped_to(old_data, "resize-idle"));
 	assert_false(shmguard_access_end(access, NULL));
@@ -135,7 +124,7 @@ resize_with_write_window_open(void **state)
 	struct shmguard_pool *pool = setup_pool_create(fd, PAGES(2));
 	struct shmguard_access *access;
 	volatile uint8_t *old_data =
-		window_begin(pool, 0, PAGES(2), SHMGUARD_ACCESS_WRITE, &access);
+		setup_window_begin(pool, 0, PAGES(2), SHMGUARD_ACCESS_WRITE, &access);
 
 	grow_file(fd, PAGES(2), PAGES(3));
 	assert_int_equal(shmguard_pool_resize(pool, PAGES(3), NULL), 0);
@@ -162,7 +151,7 @@ fault_on_retired_generation(void **state)
 	struct shmguard_pool *pool = setup_pool_create(fd, PAGES(2));
 	struct shmguard_access *access;
 	const volatile uint8_t *old_data =
-		window_begin(pool, 0, PAGES(2), SHMGUARD_ACCESS_READ, &access);
+		setup_window_begin(pool, 0, PAGES(2), SHMGUARD_ACCESS_READ, &access);
 
 	grow_file(fd, PAGES(2), PAGES(3));
 	assert_int_equal(shmguard_pool_resize(pool, PAGES(3), NULL), 0);
@@ -184,7 +173,7 @@ resize_refusals(void **state)
 	int fd = client_memfd_create("resize-refused", PAGES(2), false);
 	struct shmguard_pool *pool = setup_pool_create(fd, PAGES(2));
 	struct shmguard_access *access;
-	const void *before = window_begin(pool, 0, PAGES(2), SHMGUARD_ACCESS_READ, &access);
+	const void *before = setup_window_begin(pool, 0, PAGES(2), SHMGUARD_ACCESS_READ, &access);
 	assert_false(shmguard_access_end(access, NULL));
 
 	enum shmguard_pool_error error = SHMGUARD_POOL_OK;
@@ -202,7 +191,7 @@ resize_refusals(void **state)
 	assert_int_equal(error, SHMGUARD_POOL_OK);
 
 	assert_int_equal(shmguard_pool_get_size(pool), PAGES(2));
-	const void *after = window_begin(pool, 0, PAGES(2), SHMGUARD_ACCESS_READ, &access);
+	const void *after = setup_window_begin(pool, 0, PAGES(2), SHMGUARD_ACCESS_READ, &access);
 	assert_ptr_equal(after, before);
 	assert_int_equal(client_pattern_mismatch(after, 0, PAGES(2)), PAGES(2));
 	assert_false(shmguard_access_end(access, NULL));
@@ -290,7 +279,8 @@ several_retired_generations(void **state)
 	struct shmguard_access *accesses[ROUNDS];
 	const uint8_t *data[ROUNDS];
 	for (int i = 0; i < ROUNDS; i++) {
-		data[i] = window_begin(pool, 0, PAGES(1 + i), SHMGUARD_ACCESS_READ, &accesses[i]);
+		data[i] = setup_window_begin(
+			pool, 0, PAGES(1 + i), SHMGUARD_ACCESS_READ, &accesses[i]);
 		grow_file(fd, PAGES(1 + i), PAGES(2 + i));
 		assert_int_equal(shmguard_pool_resize(pool, PAGES(2 + i), NULL), 0);
 	}
