@@ -510,8 +510,11 @@ attack_many_pools(struct hostile *hostile, int argc, char **argv)
 		if (sent == 0) {
 			hostile_print_created(pools[0]);
 		}
-		/* A round trip now and then bounds what is in flight. */
-		if (sent % 128 == 127 && (ret = hostile_roundtrip(hostile)) <= 0) {
+		/* A round trip every 16 bounds what is in flight: libwayland-
+		 * client sends up to 28 fds in one go, so a batch leaves in a
+		 * single write and the compositor's error is read back rather
+		 * than lost to EPIPE on a later write after it hung up. */
+		if (sent % 16 == 15 && (ret = hostile_roundtrip(hostile)) <= 0) {
 			sent++;
 			break;
 		}

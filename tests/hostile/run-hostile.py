@@ -15,7 +15,6 @@ tests/integration/run.py's.
 
 Exit status: 0 passed, 1 failed, 77 skipped (Meson's convention).
 """
-import argparse
 import os
 import re
 import signal
@@ -25,10 +24,9 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
-from run import (Failure, Session, Skip, assert_good_keeps_going, check, log,  # noqa: E402
+from run import (Failure, Session, Skip, assert_good_keeps_going, check, log, run_one,  # noqa: E402
                  read_png, wait_for_frames)
 
-SKIP = 77
 
 # hostile-client's exit statuses (tests/hostile/hostile.h).
 CONNECTED = 0
@@ -622,31 +620,7 @@ TESTS = {
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--compositor", required=True)
-    parser.add_argument("--client", required=True)
-    parser.add_argument("--hostile", required=True)
-    parser.add_argument("--keep", action="store_true", help="keep the runtime directories")
-    parser.add_argument("test", choices=sorted(TESTS))
-    args = parser.parse_args()
-    test = TESTS[args.test]
-    log(f"{args.test}: {test.__doc__.strip().splitlines()[0]}")
-    bench = Bench(args)
-    failed = True
-    try:
-        test(bench)
-        failed = False
-        log(f"{args.test}: passed")
-        return 0
-    except Skip as e:
-        failed = False
-        log(f"{args.test}: skipped: {e}")
-        return SKIP
-    except Failure as e:
-        log(f"{args.test}: FAILED: {e}")
-        return 1
-    finally:
-        bench.close(failed)
+    return run_one(TESTS, __doc__.splitlines()[0], Bench, ("--hostile",))
 
 
 if __name__ == "__main__":

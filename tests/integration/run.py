@@ -577,19 +577,24 @@ TESTS = {
 }
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def run_one(tests, description, make_context, extra_paths=()):
+    """Parse the command line (--compositor, --client, each of extra_paths,
+    --keep, the test's name), run that test with the context
+    make_context(args) gives, and return the exit status meson reads."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--compositor", required=True)
     parser.add_argument("--client", required=True)
-    parser.add_argument("--keep", action="store_true", help="keep the runtime directory")
-    parser.add_argument("test", choices=sorted(TESTS))
+    for option in extra_paths:
+        parser.add_argument(option, required=True)
+    parser.add_argument("--keep", action="store_true", help="keep the runtime directories")
+    parser.add_argument("test", choices=sorted(tests))
     args = parser.parse_args()
-    test = TESTS[args.test]
+    test = tests[args.test]
     log(f"{args.test}: {test.__doc__.strip().splitlines()[0]}")
-    session = Session(args)
+    context = make_context(args)
     failed = True
     try:
-        test(session)
+        test(context)
         failed = False
         log(f"{args.test}: passed")
         return 0
@@ -601,7 +606,11 @@ def main():
         log(f"{args.test}: FAILED: {e}")
         return 1
     finally:
-        session.close(failed)
+        context.close(failed)
+
+
+def main():
+    return run_one(TESTS, __doc__.splitlines()[0], Session)
 
 
 if __name__ == "__main__":
