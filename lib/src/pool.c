@@ -145,24 +145,32 @@ shmguard_pool_unref(struct shmguard_pool *pool)
 	pool_put(pool);
 }
 
+int
+pool_error_to_errno(enum shmguard_pool_error error)
+{
+	switch (error) {
+	case SHMGUARD_POOL_ERROR_BAD_FD:
+		return -EBADF;
+	case SHMGUARD_POOL_ERROR_FILE_TOO_SHORT:
+		return -ENXIO;
+	case SHMGUARD_POOL_ERROR_NO_MEMORY:
+		return -ENOMEM;
+	case SHMGUARD_POOL_ERROR_OVER_BUDGET:
+	case SHMGUARD_POOL_ERROR_TOO_MANY_MAPPINGS:
+	case SHMGUARD_POOL_ERROR_TOO_MANY_FDS:
+		return -ENOSPC;
+	default:
+		return -EINVAL;
+	}
+}
+
 /* Replace the current generation by a new mapping of @p size bytes. */
 static int
 pool_replace(struct shmguard_pool *pool, uint64_t size, enum shmguard_pool_error *error)
 {
 	struct generation *fresh = pool_map(pool, size, error);
 	if (fresh == NULL) {
-		switch (*error) {
-		case SHMGUARD_POOL_ERROR_FILE_TOO_SHORT:
-			return -ENXIO;
-		case SHMGUARD_POOL_ERROR_OVER_BUDGET:
-		case SHMGUARD_POOL_ERROR_TOO_MANY_MAPPINGS:
-		case SHMGUARD_POOL_ERROR_TOO_MANY_FDS:
-			return -ENOSPC;
-		case SHMGUARD_POOL_ERROR_NO_MEMORY:
-			return -ENOMEM;
-		default:
-			return -EINVAL;
-		}
+		return pool_error_to_errno(*error);
 	}
 	struct generation *old = atomic_exchange(&pool->current, fresh);
 	generation_retire(old);

@@ -24,6 +24,11 @@ struct shmguard_pool {
 	_Atomic(struct generation *) current;
 };
 
+/* The -errno an operation returns for @p error: -EBADF, -ENXIO (file too
+ * short), -ENOMEM, -ENOSPC (a budget or bound), else -EINVAL. */
+int
+pool_error_to_errno(enum shmguard_pool_error error);
+
 /* Fill @p report (if not NULL) from a packed fault record. */
 static inline void
 fault_report_fill(struct shmguard_fault_report *report, uint64_t packed, uint64_t file_size)

@@ -11,25 +11,7 @@
 #include "shmguard/wayland.h"
 
 #include "../log.h"
-
-static int
-pool_error_to_errno(enum shmguard_pool_error error)
-{
-	switch (error) {
-	case SHMGUARD_POOL_ERROR_BAD_FD:
-		return -EBADF;
-	case SHMGUARD_POOL_ERROR_FILE_TOO_SHORT:
-		return -ENXIO;
-	case SHMGUARD_POOL_ERROR_NO_MEMORY:
-		return -ENOMEM;
-	case SHMGUARD_POOL_ERROR_OVER_BUDGET:
-	case SHMGUARD_POOL_ERROR_TOO_MANY_MAPPINGS:
-	case SHMGUARD_POOL_ERROR_TOO_MANY_FDS:
-		return -ENOSPC;
-	default:
-		return -EINVAL;
-	}
-}
+#include "../pool.h"
 
 SHMGUARD_EXPORT int
 shmguard_fd_copy(

@@ -75,6 +75,15 @@ post_pool_error(struct shm_pool *pool, struct shm_client *owner, struct wl_resou
 	}
 }
 
+/* The pool has a fresh mapping generation: a fault on it is news again,
+ * and nothing waits to be revalidated. */
+static void
+pool_generation_fresh(struct shm_pool *pool)
+{
+	atomic_store(&pool->revalidate_pending, false);
+	atomic_store(&pool->fault_handled, false);
+}
+
 static void
 pool_handle_create_buffer(struct wl_client *client, struct wl_resource *resource, uint32_t id,
 	int32_t offset, int32_t width, int32_t height, int32_t stride, uint32_t format)
@@ -110,9 +119,7 @@ pool_handle_resize(struct wl_client *client, struct wl_resource *resource, int32
 			pool, pool->owner, resource, error, (uint64_t)size, (uint64_t)size, false);
 		return;
 	}
-	/* A fresh generation: a fault on it is news again. */
-	atomic_store(&pool->revalidate_pending, false);
-	atomic_store(&pool->fault_handled, false);
+	pool_generation_fresh(pool);
 }
 
 static const struct wl_shm_pool_interface pool_impl = {
@@ -182,8 +189,7 @@ shm_pool_try_revalidate(struct shm_pool *pool)
 {
 	int ret = shmguard_pool_revalidate(pool->core);
 	if (ret == 0) {
-		atomic_store(&pool->revalidate_pending, false);
-		atomic_store(&pool->fault_handled, false);
+		pool_generation_fresh(pool);
 	} else if (ret != -ENXIO) {
 		log_client_message(
 			SHMGUARD_LOG_DEBUG, "revalidating a pool failed: %s", strerror(-ret));
