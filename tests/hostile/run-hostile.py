@@ -154,6 +154,11 @@ def expect_sigbus_death(s, what):
 # -- truncation ---------------------------------------------------------
 
 TRUNCATED = r"^client truncated its pool"
+# Where the file is truncated and regrown in a loop, the fault report may
+# call it an I/O error: the file grew back before the handler looked at its
+# size (a known limit of telling the two apart; the protocol error is the
+# same). See the README's limits.
+TRUNCATED_OR_REGROWN = r"^(client truncated its pool|I/O error on the pool file)"
 
 
 def test_truncate_after_show(bench):
@@ -181,12 +186,11 @@ def test_truncate_before_commit(bench):
 def test_truncate_race(bench):
     """One thread commits the buffer every 2 ms while another truncates and
     regrows its file every 0.3 ms: a render meets the short file; wl_buffer
-    gets invalid_fd. The fault report may call it an I/O error when the
-    file grew back before the handler looked at its size (a known limit of
-    telling the two apart; the protocol error is the same)."""
+    gets invalid_fd (reported as truncated or, when the file grew back first,
+    as an I/O error)."""
     s = bench.compositor()
     attack(s, "truncate-race", status=PROTOCOL_ERROR, error=("wl_buffer", INVALID_FD),
-           message=r"^(client truncated its pool|I/O error on the pool file)")
+           message=TRUNCATED_OR_REGROWN)
     finish(s)
 
 
@@ -564,12 +568,13 @@ def test_capture_read_only(bench):
 def test_capture_truncate_loop(bench):
     """Captures while a thread truncates and regrows the target file every
     0.3 ms. Default policy: the first write that meets the short file
-    ends it, wl_buffer invalid_fd. Under --policy revalidate the client
+    ends it, wl_buffer invalid_fd (reported as truncated or, when the file
+    grew back first, as an I/O error). Under --policy revalidate the client
     stays: 100 captures each end ready or failed (failed while the pool
     is poisoned), and the compositor survives every fault."""
     s = bench.compositor()
     attack(s, "capture-truncate-loop", 100, status=PROTOCOL_ERROR,
-           error=("wl_buffer", INVALID_FD), message=TRUNCATED)
+           error=("wl_buffer", INVALID_FD), message=TRUNCATED_OR_REGROWN)
     finish(s)
 
     r = bench.compositor("--policy", "revalidate")
