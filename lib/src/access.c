@@ -129,6 +129,38 @@ shmguard_access_begin(struct shmguard_pool *pool, uint64_t offset, uint64_t leng
 	return 0;
 }
 
+int
+access_begin_pinned(struct generation *generation, uint64_t offset, uint64_t length,
+	enum shmguard_access_mode mode, struct shmguard_access **access, void **data)
+{
+	struct guard_thread *thread = guard_thread();
+	if (thread == NULL) {
+		return -ENOMEM;
+	}
+	unsigned depth = thread->depth;
+	if (depth >= GUARD_MAX_WINDOWS) {
+		return -EMFILE;
+	}
+	if (offset > generation->size || length > generation->size - offset) {
+		return -ERANGE;
+	}
+	uint8_t *base = (uint8_t *)generation->region.read_start;
+	if (mode == SHMGUARD_ACCESS_WRITE) {
+		int ret = generation_map_write(generation, &base);
+		if (ret != 0) {
+			return ret;
+		}
+	}
+	struct guard_window *window = &thread->windows[depth];
+	window->epoch = atomic_load_explicit(&guard_retire_epoch, memory_order_acquire);
+	atomic_store_explicit(&window->region, &generation->region, memory_order_relaxed);
+	guard_publish();
+	window_push(thread, window, depth, offset, length, mode);
+	*access = (struct shmguard_access *)window;
+	*data = base + offset;
+	return 0;
+}
+
 /* A MAP_NOSIGBUS read never raises a signal: ask the file whether it is
  * still long enough (one fstat per window, on that strategy only). */
 static void

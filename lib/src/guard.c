@@ -55,7 +55,7 @@ region_contains(const struct guard_region *region, uintptr_t address, uintptr_t 
 	uintptr_t read_start = region->read_start;
 	if (address >= read_start && address - read_start < region->length) {
 		*start = read_start;
-		*prot = PROT_READ;
+		*prot = region->read_prot;
 		return true;
 	}
 	uintptr_t write_start = atomic_load_explicit(&region->write_start, memory_order_acquire);

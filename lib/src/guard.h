@@ -28,6 +28,9 @@ struct guard_region {
 	/* Set before the region is published; read by the handler. */
 	uintptr_t read_start;
 	uint64_t length;
+	/* Protection of the read mapping: PROT_READ, or PROT_READ|PROT_WRITE
+	 * for a writable view (zero pages put over it keep it). */
+	int read_prot;
 	int fd; /* for fstat() in the handler (async-signal-safe) */
 	/* 0 until the write mapping exists. */
 	_Atomic uintptr_t write_start;

@@ -28,9 +28,41 @@ map_read(int fd, uint64_t size, enum shmguard_strategy strategy)
 	return mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
 }
 
+/* A writable view: shared where the client's fd allows writes (never
+ * nosigbus then: the kernel offers it for private mappings only), else a
+ * private copy-on-write mapping. */
+static void *
+map_view(int fd, uint64_t size, bool shared, enum shmguard_strategy strategy)
+{
+	int flags = shared ? MAP_SHARED : MAP_PRIVATE;
+	if (strategy == SHMGUARD_STRATEGY_NOSIGBUS) {
+		flags |= SHMGUARD_MAP_NOSIGBUS;
+	}
+	return mmap(NULL, size, PROT_READ | PROT_WRITE, flags, fd, 0);
+}
+
+static enum shmguard_strategy
+view_strategy(const struct file_facts *facts, uint64_t size, bool shared)
+{
+	enum shmguard_strategy strategy = strategy_for_read(facts, size, NULL);
+	if (shared && strategy == SHMGUARD_STRATEGY_NOSIGBUS) {
+		strategy = SHMGUARD_STRATEGY_GUARD;
+	}
+	return strategy;
+}
+
+static void *
+map_generation(int fd, uint64_t size, const struct generation *generation, bool shared)
+{
+	if (generation->writable_view) {
+		return map_view(fd, size, shared, generation->read_strategy);
+	}
+	return map_read(fd, size, generation->read_strategy);
+}
+
 struct generation *
 generation_create(int fd, uint64_t size, const struct file_facts *facts,
-	struct shmguard_budget *budget, enum shmguard_pool_error *error)
+	struct shmguard_budget *budget, bool writable_view, enum shmguard_pool_error *error)
 {
 	if (size == 0 || size > (uint64_t)PTRDIFF_MAX) {
 		*error = SHMGUARD_POOL_ERROR_BAD_SIZE;
@@ -54,12 +86,15 @@ generation_create(int fd, uint64_t size, const struct file_facts *facts,
 		goto err_free;
 	}
 
-	generation->read_strategy = strategy_for_read(facts, size, NULL);
-	void *base = map_read(fd, size, generation->read_strategy);
+	bool shared = file_facts_write_refusal(facts) == SHMGUARD_POOL_OK;
+	generation->writable_view = writable_view;
+	generation->read_strategy = writable_view ? view_strategy(facts, size, shared)
+						  : strategy_for_read(facts, size, NULL);
+	void *base = map_generation(fd, size, generation, shared);
 	if (base == MAP_FAILED && generation->read_strategy == SHMGUARD_STRATEGY_NOSIGBUS) {
 		/* The probe said yes but this file says no: guard it. */
 		generation->read_strategy = SHMGUARD_STRATEGY_GUARD;
-		base = map_read(fd, size, generation->read_strategy);
+		base = map_generation(fd, size, generation, shared);
 	}
 	if (base == MAP_FAILED) {
 		log_client_message(SHMGUARD_LOG_DEBUG, "mmap of %llu bytes failed: %s",
@@ -71,6 +106,7 @@ generation_create(int fd, uint64_t size, const struct file_facts *facts,
 
 	generation->region.read_start = (uintptr_t)base;
 	generation->region.length = size;
+	generation->region.read_prot = writable_view ? PROT_READ | PROT_WRITE : PROT_READ;
 	generation->region.fd = fd;
 	generation->size = size;
 	generation->budget = budget;
@@ -130,13 +166,16 @@ bool
 generation_grow(struct generation *generation, uint64_t size, const struct file_facts *facts)
 {
 	/* A nosigbus mapping may hold stale zero pages, a faulted one zero
-	 * pages of our own, and a write mapping would need moving too: all
-	 * of those get a fresh generation. */
+	 * pages of our own, a write mapping would need moving too, and a
+	 * pinned one or a writable view has its address handed out: all of
+	 * those get a fresh generation. */
 	if (generation->read_strategy == SHMGUARD_STRATEGY_NOSIGBUS ||
 		strategy_for_read(facts, size, NULL) == SHMGUARD_STRATEGY_NOSIGBUS ||
 		atomic_load(&generation->region.first_fault) != 0 ||
 		atomic_load(&generation->region.remaps) != 0 ||
-		atomic_load(&generation->region.write_start) != 0 || size > (uint64_t)PTRDIFF_MAX ||
+		atomic_load(&generation->region.write_start) != 0 ||
+		atomic_load(&generation->pins) != 0 || generation->writable_view ||
+		size > (uint64_t)PTRDIFF_MAX ||
 		facts->size < size) {
 		return false;
 	}
@@ -209,7 +248,8 @@ generation_reclaim(void)
 		struct generation **link = &retired_list;
 		while (*link != NULL) {
 			struct generation *generation = *link;
-			if (guard_region_referenced(&generation->region)) {
+			if (atomic_load(&generation->pins) != 0 ||
+				guard_region_referenced(&generation->region)) {
 				link = &generation->next_retired;
 				continue;
 			}
@@ -226,6 +266,21 @@ generation_reclaim(void)
 		struct generation *next = unmap->next_retired;
 		generation_unmap(unmap);
 		unmap = next;
+	}
+}
+
+void
+generation_pin(struct generation *generation)
+{
+	atomic_fetch_add(&generation->pins, 1);
+}
+
+void
+generation_unpin(struct generation *generation)
+{
+	if (atomic_fetch_sub(&generation->pins, 1) == 1) {
+		/* It may be retired and waiting only for this. */
+		generation_reclaim();
 	}
 }
 

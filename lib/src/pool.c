@@ -54,7 +54,7 @@ pool_map(struct shmguard_pool *pool, uint64_t size, enum shmguard_pool_error *er
 		}
 	}
 	struct generation *generation =
-		generation_create(pool->fd, size, &facts, pool->budget, error);
+		generation_create(pool->fd, size, &facts, pool->budget, pool->writable_view, error);
 	if (generation == NULL) {
 		return NULL;
 	}
@@ -73,9 +73,9 @@ set_error(enum shmguard_pool_error *out, enum shmguard_pool_error error)
 	}
 }
 
-SHMGUARD_EXPORT struct shmguard_pool *
-shmguard_pool_create(
-	int fd, uint64_t size, struct shmguard_budget *budget, enum shmguard_pool_error *error_out)
+struct shmguard_pool *
+pool_create(int fd, uint64_t size, struct shmguard_budget *budget, bool writable_view,
+	enum shmguard_pool_error *error_out)
 {
 	struct file_facts facts;
 	enum shmguard_pool_error error = file_facts_read(fd, &facts);
@@ -105,6 +105,7 @@ shmguard_pool_create(
 	pool->budget = budget != NULL ? shmguard_budget_ref(budget) : NULL;
 	atomic_init(&pool->users, 1);
 	atomic_init(&pool->refs, 1);
+	pool->writable_view = writable_view;
 
 	struct generation *generation = pool_map(pool, size, &error);
 	if (generation == NULL) {
@@ -123,6 +124,13 @@ err_budget:
 err:
 	set_error(error_out, error);
 	return NULL;
+}
+
+SHMGUARD_EXPORT struct shmguard_pool *
+shmguard_pool_create(
+	int fd, uint64_t size, struct shmguard_budget *budget, enum shmguard_pool_error *error)
+{
+	return pool_create(fd, size, budget, false, error);
 }
 
 SHMGUARD_EXPORT struct shmguard_pool *
@@ -228,6 +236,15 @@ static void
 unlock_current(const struct shmguard_pool *pool)
 {
 	pthread_mutex_unlock((pthread_mutex_t *)&pool->lock);
+}
+
+struct generation *
+pool_pin_current(struct shmguard_pool *pool)
+{
+	struct generation *current = lock_current(pool);
+	generation_pin(current);
+	unlock_current(pool);
+	return current;
 }
 
 SHMGUARD_EXPORT uint64_t

@@ -22,7 +22,20 @@ struct shmguard_pool {
 	/* Serialises resize and revalidate; readers never take it. */
 	pthread_mutex_t lock;
 	_Atomic(struct generation *) current;
+	/* Generations are writable views (see mapping.h). */
+	bool writable_view;
 };
+
+/* shmguard_pool_create(), with every generation a writable view when
+ * @p writable_view: for libwayland's API, where one data pointer is read
+ * and written. */
+struct shmguard_pool *
+pool_create(int fd, uint64_t size, struct shmguard_budget *budget, bool writable_view,
+	enum shmguard_pool_error *error);
+
+/* The current generation, pinned (generation_unpin() when done). */
+struct generation *
+pool_pin_current(struct shmguard_pool *pool);
 
 /* The -errno an operation returns for @p error: -EBADF, -ENXIO (file too
  * short), -ENOMEM, -ENOSPC (a budget or bound), else -EINVAL. */

@@ -7,6 +7,7 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,6 +18,7 @@
 
 #include "../access.h"
 #include "../log.h"
+#include "../pool.h"
 #include "buffer.h"
 #include "client_budget.h"
 #include "shm.h"
@@ -42,6 +44,41 @@ buffer_resource_destroy(struct wl_resource *resource)
 	buffer->resource = NULL;
 	buffer->id = 0;
 	shmguard_buffer_unref(buffer);
+}
+
+/* The buffer object and its wl_buffer resource, for a validated geometry.
+ * NULL (no_memory posted) on ENOMEM. */
+static struct shmguard_buffer *
+buffer_new(struct shm_pool *pool, struct wl_client *client, uint32_t id, uint64_t offset,
+	int32_t width, int32_t height, int32_t stride, uint32_t format, uint64_t span)
+{
+	struct shmguard_buffer *buffer = calloc(1, sizeof(*buffer));
+	if (buffer == NULL) {
+		wl_client_post_no_memory(client);
+		return NULL;
+	}
+	buffer->resource = wl_resource_create(client, &wl_buffer_interface, 1, id);
+	if (buffer->resource == NULL) {
+		free(buffer);
+		wl_client_post_no_memory(client);
+		return NULL;
+	}
+	atomic_init(&buffer->refs, 1);
+	buffer->id = id;
+	buffer->pool = shm_pool_ref(pool);
+	buffer->core = pool->core;
+	buffer->width = width;
+	buffer->height = height;
+	buffer->stride = stride;
+	buffer->format = format;
+	buffer->offset = offset;
+	buffer->span = span;
+	if (pool->owner->shm->libwayland_contract) {
+		buffer->pinned = pool_pin_current(pool->core);
+	}
+	wl_resource_set_implementation(
+		buffer->resource, &buffer_impl, buffer, buffer_resource_destroy);
+	return buffer;
 }
 
 void
@@ -90,29 +127,7 @@ buffer_create(struct shm_pool *pool, uint32_t id, int32_t offset, int32_t width,
 		return;
 	}
 
-	struct shmguard_buffer *buffer = calloc(1, sizeof(*buffer));
-	if (buffer == NULL) {
-		wl_client_post_no_memory(client);
-		return;
-	}
-	buffer->resource = wl_resource_create(client, &wl_buffer_interface, 1, id);
-	if (buffer->resource == NULL) {
-		free(buffer);
-		wl_client_post_no_memory(client);
-		return;
-	}
-	atomic_init(&buffer->refs, 1);
-	buffer->id = id;
-	buffer->pool = shm_pool_ref(pool);
-	buffer->core = pool->core;
-	buffer->width = width;
-	buffer->height = height;
-	buffer->stride = stride;
-	buffer->format = format;
-	buffer->offset = (uint64_t)offset;
-	buffer->span = span;
-	wl_resource_set_implementation(
-		buffer->resource, &buffer_impl, buffer, buffer_resource_destroy);
+	buffer_new(pool, client, id, (uint64_t)offset, width, height, stride, format, span);
 }
 
 SHMGUARD_EXPORT struct shmguard_buffer *
@@ -137,6 +152,9 @@ shmguard_buffer_unref(struct shmguard_buffer *buffer)
 {
 	if (buffer == NULL || atomic_fetch_sub(&buffer->refs, 1) != 1) {
 		return;
+	}
+	if (buffer->pinned != NULL) {
+		generation_unpin(buffer->pinned);
 	}
 	shm_pool_unref(buffer->pool);
 	free(buffer);
@@ -306,10 +324,16 @@ SHMGUARD_EXPORT int
 shmguard_buffer_begin_access(
 	struct shmguard_buffer *buffer, enum shmguard_access_mode mode, void **data)
 {
-	revalidate_if_pending(buffer);
 	struct shmguard_access *access;
-	int ret = shmguard_access_begin(
-		buffer->core, buffer->offset, buffer->span, mode, &access, data);
+	int ret;
+	if (buffer->pinned != NULL) {
+		ret = access_begin_pinned(
+			buffer->pinned, buffer->offset, buffer->span, mode, &access, data);
+	} else {
+		revalidate_if_pending(buffer);
+		ret = shmguard_access_begin(
+			buffer->core, buffer->offset, buffer->span, mode, &access, data);
+	}
 	if (unlikely(ret != 0)) {
 		return ret;
 	}
@@ -335,6 +359,96 @@ shmguard_buffer_end_access(struct shmguard_buffer *buffer, struct shmguard_fault
 		fault_seen(buffer, report);
 	}
 	return faulted;
+}
+
+void *
+buffer_pinned_data(const struct shmguard_buffer *buffer)
+{
+	if (buffer->pinned == NULL) {
+		return NULL;
+	}
+	return (uint8_t *)buffer->pinned->region.read_start + buffer->offset;
+}
+
+struct shmguard_buffer *
+buffer_create_standalone(struct shmguard_shm *shm, struct wl_client *client, uint32_t id,
+	int32_t width, int32_t height, int32_t stride, uint32_t format)
+{
+	const struct shmguard_format_info *info = shmguard_format_get_info(format);
+	if (info == NULL || !shm_has_format(shm, format) || width <= 0 || height <= 0 ||
+		stride <= 0 || (uint64_t)stride % info->bytes_per_pixel != 0 ||
+		(uint64_t)stride < (uint64_t)width * info->bytes_per_pixel) {
+		return NULL;
+	}
+	struct shm_client *owner = shm_client_get_or_create(shm, client);
+	if (owner == NULL) {
+		return NULL;
+	}
+	uint64_t size = (uint64_t)stride * (uint64_t)height;
+	struct shm_pool *pool = shm_pool_create_private(owner, size);
+	if (pool == NULL) {
+		return NULL;
+	}
+	uint64_t span = (uint64_t)stride * (uint64_t)(height - 1) +
+		(uint64_t)width * info->bytes_per_pixel;
+	struct shmguard_buffer *buffer =
+		buffer_new(pool, client, id, 0, width, height, stride, format, span);
+	/* The buffer holds the pool from now on. */
+	shm_pool_unref(pool);
+	return buffer;
+}
+
+struct buffer_hold {
+	struct shmguard_buffer *buffer; /* a reference */
+	struct shmguard_access *window; /* NULL if none was opened */
+	pthread_t thread;
+};
+
+struct buffer_hold *
+buffer_hold(struct shmguard_buffer *buffer)
+{
+	struct buffer_hold *hold = calloc(1, sizeof(*hold));
+	if (hold == NULL) {
+		return NULL;
+	}
+	hold->buffer = shmguard_buffer_ref(buffer);
+	hold->thread = pthread_self();
+	struct guard_thread *thread = guard_thread();
+	void *data;
+	if (buffer->pinned != NULL && thread != NULL && thread->depth < GUARD_MAX_WINDOWS / 2 &&
+		access_begin_pinned(buffer->pinned, buffer->offset, buffer->span,
+			SHMGUARD_ACCESS_READ, &hold->window, &data) == 0) {
+		access_set_tag(hold->window, hold);
+	} else {
+		hold->window = NULL;
+		log_message(SHMGUARD_LOG_DEBUG,
+			"a pool reference without an access window: reads after the "
+			"wl_buffer is destroyed are not guarded");
+	}
+	return hold;
+}
+
+void
+buffer_hold_release(struct buffer_hold *hold)
+{
+	if (hold == NULL) {
+		return;
+	}
+	if (hold->window != NULL) {
+		if (pthread_equal(hold->thread, pthread_self())) {
+			struct shmguard_fault_report report;
+			if (shmguard_access_end(hold->window, &report)) {
+				fault_seen(hold->buffer, &report);
+			}
+		} else {
+			log_message(SHMGUARD_LOG_ERROR,
+				"wl_shm_pool_unref() on another thread than its "
+				"wl_shm_buffer_ref_pool(): the pool's window stays open "
+				"until that thread exits");
+		}
+	}
+	shmguard_buffer_unref(hold->buffer);
+	free(hold);
 }
 
 static int

@@ -22,12 +22,45 @@ struct shmguard_buffer {
 	uint32_t format;
 	uint64_t offset;
 	uint64_t span; /* stride x (height - 1) + width x bytes per pixel */
+	/* Under libwayland's contract (shm.h), the generation this buffer was
+	 * made in, pinned for the buffer's life; else NULL. */
+	struct generation *pinned;
 };
 
 /* wl_shm_pool.create_buffer, validated in 64-bit arithmetic. */
 void
 buffer_create(struct shm_pool *pool, uint32_t id, int32_t offset, int32_t width, int32_t height,
 	int32_t stride, uint32_t format);
+
+/* libwayland's wl_shm_buffer_create(): a buffer of @p client's with
+ * compositor-made memory (a sealed memfd of its own), not from a pool the
+ * client sent. NULL if the format is not advertised or the geometry is
+ * invalid (nothing posted, as libwayland), or on ENOMEM. */
+struct shmguard_buffer *
+buffer_create_standalone(struct shmguard_shm *shm, struct wl_client *client, uint32_t id,
+	int32_t width, int32_t height, int32_t stride, uint32_t format);
+
+/* The address of the buffer's first pixel in its pinned generation (under
+ * libwayland's contract), valid for the buffer's life; else NULL. */
+void *
+buffer_pinned_data(const struct shmguard_buffer *buffer);
+
+/*
+ * libwayland's wl_shm_buffer_ref_pool(): keeps the buffer's memory, at the
+ * address buffer_pinned_data() gave, after the client destroyed the
+ * wl_buffer. Compositors (wlroots 0.15) then read it with no access window
+ * around, so the hold opens one on the calling thread for its whole life
+ * (while fewer than half of the thread's window slots are taken): a fault
+ * there shows zeros and applies the fault policy when the hold ends.
+ */
+struct buffer_hold;
+
+struct buffer_hold *
+buffer_hold(struct shmguard_buffer *buffer);
+
+/* End a hold; its window is closed if this is the thread that opened it. */
+void
+buffer_hold_release(struct buffer_hold *hold);
 
 /* Apply the fault policy for @p buffer (display thread). */
 void

@@ -125,6 +125,24 @@ shm_has_format(const struct shmguard_shm *shm, uint32_t shm_format)
 	return false;
 }
 
+bool
+shm_add_format(struct shmguard_shm *shm, uint32_t shm_format)
+{
+	if (shmguard_format_get_info(shm_format) == NULL) {
+		return false;
+	}
+	if (shm_has_format(shm, shm_format)) {
+		return true;
+	}
+	uint32_t *formats = realloc(shm->formats, (shm->formats_len + 1) * sizeof(*formats));
+	if (formats == NULL) {
+		return false;
+	}
+	formats[shm->formats_len++] = shm_format;
+	shm->formats = formats;
+	return true;
+}
+
 /* Take the queue of faults other threads saw; apply their policy here. */
 static void
 drain_deferred(struct shmguard_shm *shm)
@@ -221,6 +239,18 @@ handle_display_destroy(struct wl_listener *listener, void *data)
 	wl_list_remove(&shm->display_destroy.link);
 	wl_list_init(&shm->display_destroy.link);
 	shm->display = NULL;
+}
+
+struct shmguard_shm *
+shm_from_display(struct wl_display *display)
+{
+	struct wl_listener *listener =
+		wl_display_get_destroy_listener(display, handle_display_destroy);
+	if (listener == NULL) {
+		return NULL;
+	}
+	struct shmguard_shm *shm = wl_container_of(listener, shm, display_destroy);
+	return shm;
 }
 
 static int

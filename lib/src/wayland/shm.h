@@ -30,6 +30,11 @@ struct shmguard_shm {
 
 	uint32_t *formats; /* advertised wl_shm codes, ARGB8888 and XRGB8888 first */
 	size_t formats_len;
+	/* libwayland's contract (libshmguard-preload): pools are mapped as
+	 * writable views and each buffer pins the generation it was made in,
+	 * so its one data pointer is read and written and stays valid for
+	 * the buffer's life. Set before any client binds. */
+	bool libwayland_contract;
 	enum shmguard_fault_policy policy;
 	struct shmguard_budget_limits client_limits;
 	void (*fault_handler)(const struct shmguard_fault_event *event, void *user_data);
@@ -53,6 +58,16 @@ shm_unref(struct shmguard_shm *shm);
 /* Whether @p shm_format is advertised by @p shm. */
 bool
 shm_has_format(const struct shmguard_shm *shm, uint32_t shm_format);
+
+/* Advertise @p shm_format (a wl_shm code in the format table) to clients
+ * that bind from now on. Returns false for a format not in the table,
+ * or ENOMEM. */
+bool
+shm_add_format(struct shmguard_shm *shm, uint32_t shm_format);
+
+/* The libshmguard wl_shm of @p display, or NULL. */
+struct shmguard_shm *
+shm_from_display(struct wl_display *display);
 
 /* A fault seen at the end of an access on @p buffer: apply the policy now
  * on the display thread, or hand it over from any other thread. */

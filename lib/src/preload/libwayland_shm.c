@@ -1,0 +1,166 @@
+/*
+ * libshmguard-preload: libwayland-server's wl_shm API, served by
+ * libshmguard. Preloaded (LD_PRELOAD) into an unmodified compositor, these
+ * definitions come first in symbol lookup, so the compositor's calls reach
+ * them instead of libwayland-server's: the wl_shm global, its pools and
+ * buffers are libshmguard's, and each function keeps libwayland's
+ * documented contract on top of them.
+ *
+ * The opaque struct wl_shm_buffer * handed to the compositor is a
+ * struct shmguard_buffer *, and struct wl_shm_pool * a struct buffer_hold *.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <wayland-server-core.h>
+
+#include "shmguard/wayland.h"
+
+#include "../access.h"
+#include "../log.h"
+#include "../wayland/buffer.h"
+#include "../wayland/shm.h"
+#include "interposition_check.h"
+#include "preload_settings.h"
+
+#define PRELOAD_EXPORT __attribute__((visibility("default")))
+
+static inline struct shmguard_buffer *
+to_buffer(struct wl_shm_buffer *buffer)
+{
+	return (struct shmguard_buffer *)buffer;
+}
+
+static inline const struct shmguard_buffer *
+to_const_buffer(const struct wl_shm_buffer *buffer)
+{
+	return (const struct shmguard_buffer *)buffer;
+}
+
+PRELOAD_EXPORT int
+wl_display_init_shm(struct wl_display *display)
+{
+	interposition_check_or_die();
+	struct shmguard_shm_options options = {0};
+	preload_settings_read(&options);
+	struct shmguard_shm *shm = shmguard_shm_create(display, &options);
+	if (shm == NULL) {
+		fprintf(stderr, "libshmguard-preload: creating the wl_shm global failed: %s\n",
+			strerror(errno));
+		return -1;
+	}
+	shm->libwayland_contract = true;
+	preload_formats_apply(shm);
+	/* The global lives as long as the display, as libwayland's does:
+	 * handle_display_destroy() detaches it, and the owner's reference is
+	 * never dropped (libwayland offers no call to remove it either). */
+	fprintf(stderr,
+		"libshmguard-preload: wl_shm served by libshmguard %s (fault policy: %s)\n",
+		shmguard_version(), shmguard_fault_policy_to_str(options.fault_policy));
+	return 0;
+}
+
+PRELOAD_EXPORT uint32_t *
+wl_display_add_shm_format(struct wl_display *display, uint32_t format)
+{
+	return preload_formats_add(shm_from_display(display), format);
+}
+
+PRELOAD_EXPORT struct wl_shm_buffer *
+wl_shm_buffer_get(struct wl_resource *resource)
+{
+	return (struct wl_shm_buffer *)shmguard_buffer_from_resource(resource);
+}
+
+PRELOAD_EXPORT struct wl_shm_buffer *
+wl_shm_buffer_create(struct wl_client *client, uint32_t id, int32_t width, int32_t height,
+	int32_t stride, uint32_t format)
+{
+	struct shmguard_shm *shm = shm_from_display(wl_client_get_display(client));
+	if (shm == NULL) {
+		return NULL;
+	}
+	return (struct wl_shm_buffer *)buffer_create_standalone(
+		shm, client, id, width, height, stride, format);
+}
+
+PRELOAD_EXPORT void *
+wl_shm_buffer_get_data(struct wl_shm_buffer *buffer)
+{
+	return buffer_pinned_data(to_buffer(buffer));
+}
+
+PRELOAD_EXPORT int32_t
+wl_shm_buffer_get_stride(struct wl_shm_buffer *buffer)
+{
+	return shmguard_buffer_get_stride(to_const_buffer(buffer));
+}
+
+PRELOAD_EXPORT uint32_t
+wl_shm_buffer_get_format(struct wl_shm_buffer *buffer)
+{
+	return shmguard_buffer_get_format(to_const_buffer(buffer));
+}
+
+PRELOAD_EXPORT int32_t
+wl_shm_buffer_get_width(struct wl_shm_buffer *buffer)
+{
+	return shmguard_buffer_get_width(to_const_buffer(buffer));
+}
+
+PRELOAD_EXPORT int32_t
+wl_shm_buffer_get_height(struct wl_shm_buffer *buffer)
+{
+	return shmguard_buffer_get_height(to_const_buffer(buffer));
+}
+
+/* Accesses nest, on one buffer or several pools at once (libwayland
+ * allows one pool per thread). A window that cannot open (more than 32
+ * nested on this thread, or no memory for the thread's window stack)
+ * leaves that access unguarded, loudly; its end_access is then a no-op. */
+PRELOAD_EXPORT void
+wl_shm_buffer_begin_access(struct wl_shm_buffer *buffer)
+{
+	void *data;
+	int ret = shmguard_buffer_begin_access(to_buffer(buffer), SHMGUARD_ACCESS_READ, &data);
+	if (ret != 0) {
+		log_message(SHMGUARD_LOG_ERROR,
+			"wl_shm_buffer_begin_access: no access window (%s): this access is not "
+			"guarded",
+			strerror(-ret));
+	}
+}
+
+/* A fault in the window applies the fault policy: by default the client
+ * gets wl_shm error invalid_fd on its wl_buffer, as libwayland posts. */
+PRELOAD_EXPORT void
+wl_shm_buffer_end_access(struct wl_shm_buffer *buffer)
+{
+	if (access_find_tagged(buffer) == NULL) {
+		return;
+	}
+	shmguard_buffer_end_access(to_buffer(buffer), NULL);
+}
+
+PRELOAD_EXPORT struct wl_shm_pool *
+wl_shm_buffer_ref_pool(struct wl_shm_buffer *buffer)
+{
+	struct buffer_hold *hold = buffer_hold(to_buffer(buffer));
+	if (hold == NULL) {
+		/* libwayland's cannot fail: without memory there is no way to
+		 * keep the contract. */
+		fprintf(stderr, "libshmguard-preload: out of memory in wl_shm_buffer_ref_pool\n");
+		abort();
+	}
+	return (struct wl_shm_pool *)hold;
+}
+
+PRELOAD_EXPORT void
+wl_shm_pool_unref(struct wl_shm_pool *pool)
+{
+	buffer_hold_release((struct buffer_hold *)pool);
+}

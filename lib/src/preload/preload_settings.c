@@ -1,0 +1,97 @@
+/* The preload's environment settings and its record of added formats. */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "../log.h"
+#include "../wayland/shm.h"
+#include "preload_settings.h"
+
+/* Generations a pool may keep at once: each buffer pins the one it was made
+ * in (libwayland's data pointers stay valid for a buffer's life), so a
+ * client that grows its pool between buffers keeps several. */
+#define PRELOAD_MAX_GENERATIONS_PER_POOL 64
+
+static enum shmguard_fault_policy
+policy_from_env(void)
+{
+	const char *value = getenv("SHMGUARD_FAULT_POLICY");
+	if (value == NULL || *value == '\0' || strcmp(value, "disconnect") == 0) {
+		return SHMGUARD_FAULT_POLICY_DISCONNECT;
+	}
+	if (strcmp(value, "zeros") == 0) {
+		return SHMGUARD_FAULT_POLICY_ZEROS;
+	}
+	/* revalidate maps a pool afresh, but a buffer here keeps the
+	 * generation it was made in: it would never see the new one. */
+	log_message(SHMGUARD_LOG_ERROR,
+		"SHMGUARD_FAULT_POLICY=%s: the preload offers disconnect or zeros; using disconnect",
+		value);
+	return SHMGUARD_FAULT_POLICY_DISCONNECT;
+}
+
+static void
+log_level_from_env(void)
+{
+	static const char *const names[] = {"error", "warning", "info", "debug"};
+	const char *value = getenv("SHMGUARD_LOG");
+	/* By default one line per fault and refusal, as compositor-demo logs. */
+	shmguard_log_set_level(SHMGUARD_LOG_INFO);
+	if (value == NULL) {
+		return;
+	}
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (strcmp(value, names[i]) == 0) {
+			shmguard_log_set_level((enum shmguard_log_level)i);
+			return;
+		}
+	}
+}
+
+void
+preload_settings_read(struct shmguard_shm_options *options)
+{
+	log_level_from_env();
+	options->fault_policy = policy_from_env();
+	options->client_limits.max_generations_per_pool = PRELOAD_MAX_GENERATIONS_PER_POOL;
+}
+
+/* Stable storage for the codes wl_display_add_shm_format() returns: the
+ * format table has fewer entries than this. */
+#define MAX_ADDED_FORMATS 128
+
+static uint32_t added[MAX_ADDED_FORMATS];
+static size_t added_len;
+
+uint32_t *
+preload_formats_add(struct shmguard_shm *shm, uint32_t format)
+{
+	if (shmguard_format_get_info(format) == NULL) {
+		log_message(SHMGUARD_LOG_WARNING,
+			"wl_display_add_shm_format(0x%08x): not in libshmguard's format table "
+			"(no bytes per pixel to check strides with): not advertised",
+			format);
+		return NULL;
+	}
+	for (size_t i = 0; i < added_len; i++) {
+		if (added[i] == format) {
+			return &added[i];
+		}
+	}
+	if (added_len == MAX_ADDED_FORMATS || (shm != NULL && !shm_add_format(shm, format))) {
+		return NULL;
+	}
+	added[added_len] = format;
+	return &added[added_len++];
+}
+
+void
+preload_formats_apply(struct shmguard_shm *shm)
+{
+	for (size_t i = 0; i < added_len; i++) {
+		if (!shm_add_format(shm, added[i])) {
+			log_message(SHMGUARD_LOG_ERROR, "advertising format 0x%08x failed", added[i]);
+		}
+	}
+}
