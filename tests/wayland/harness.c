@@ -133,7 +133,7 @@ abandon(struct harness *harness)
 }
 
 struct harness *
-harness_create(const struct shmguard_shm_options *options)
+harness_create_without_shm(void)
 {
 	if (live_harness != NULL) {
 		abandon(live_harness);
@@ -160,7 +160,14 @@ harness_create(const struct shmguard_shm_options *options)
 	harness->display = wl_display_create();
 	assert_non_null(harness->display);
 	harness->loop = wl_display_get_event_loop(harness->display);
+	live_harness = harness;
+	return harness;
+}
 
+struct harness *
+harness_create(const struct shmguard_shm_options *options)
+{
+	struct harness *harness = harness_create_without_shm();
 	struct shmguard_shm_options opts = {0};
 	if (options != NULL) {
 		opts = *options;
@@ -169,7 +176,6 @@ harness_create(const struct shmguard_shm_options *options)
 	opts.fault_user_data = harness;
 	harness->shm = shmguard_shm_create(harness->display, &opts);
 	assert_non_null(harness->shm);
-	live_harness = harness;
 	return harness;
 }
 

@@ -105,6 +105,11 @@ harness_count_fds(void);
 struct harness *
 harness_create(const struct shmguard_shm_options *options);
 
+/* The same without a wl_shm global: the test makes its own (with
+ * libwayland's wl_display_init_shm(), say). harness->shm is NULL. */
+struct harness *
+harness_create_without_shm(void);
+
 /* Kill and reap leftover clients, destroy clients, the global and the
  * display, remove the runtime dir, and fail the test if any fd leaked. */
 void

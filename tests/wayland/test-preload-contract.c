@@ -1,0 +1,522 @@
+/*
+ * libwayland's wl_shm API as libshmguard-preload keeps it, in process: the
+ * test calls libwayland-server's functions (wl_display_init_shm(),
+ * wl_shm_buffer_*) exactly as a compositor does, and meson runs it with
+ * LD_PRELOAD=libshmguard-preload.so, so every call reaches the preload.
+ * Each case is one clause of libwayland's contract, or one of the
+ * behaviours the preload changes underneath it.
+ */
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <wayland-client.h>
+#include <wayland-server.h>
+
+#include "harness.h"
+
+#define WIDTH 64
+#define HEIGHT 64
+#define STRIDE (WIDTH * 4)
+#define SIZE (STRIDE * HEIGHT) /* 16 KiB: four pages */
+
+/* How the client opens its pool file. */
+enum pool_kind {
+	POOL_WRITABLE,
+	POOL_READ_ONLY_FD,
+	POOL_WRITE_SEALED,
+};
+
+static struct harness *
+preload_harness(void)
+{
+	struct harness *harness = harness_create_without_shm();
+	assert_int_equal(wl_display_init_shm(harness->display), 0);
+	return harness;
+}
+
+static void
+preload_harness_destroy(struct harness *harness)
+{
+	/* The preload's global goes with the display, as libwayland's. */
+	harness_destroy(harness);
+}
+
+/* ---------------- the client side ---------------- */
+
+struct client_pool {
+	int fd;
+	struct wl_shm_pool *pool;
+	struct wl_buffer *buffer;
+};
+
+static int
+client_open_pool_file(enum pool_kind kind, uint32_t seed)
+{
+	int fd = client_memfd(SIZE, seed, true);
+	if (fd < 0) {
+		return -1;
+	}
+	if (kind == POOL_WRITE_SEALED) {
+		if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) != 0) {
+			return -1;
+		}
+	} else if (kind == POOL_READ_ONLY_FD) {
+		char path[64];
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		int read_only = open(path, O_RDONLY | O_CLOEXEC);
+		close(fd);
+		fd = read_only;
+	}
+	return fd;
+}
+
+/* A pool of SIZE bytes of pattern @p seed and a 64x64 ARGB8888 buffer over
+ * it; the test learns the buffer's id. */
+static struct client_pool
+client_make_pool(struct client_ctx *ctx, enum pool_kind kind, uint32_t seed)
+{
+	struct client_pool made;
+	made.fd = client_open_pool_file(kind, seed);
+	CLIENT_CHECK(ctx, made.fd >= 0);
+	made.pool = wl_shm_create_pool(ctx->shm, made.fd, SIZE);
+	made.buffer = wl_shm_pool_create_buffer(
+		made.pool, 0, WIDTH, HEIGHT, STRIDE, WL_SHM_FORMAT_ARGB8888);
+	CLIENT_CHECK(ctx, client_roundtrip(ctx));
+	uint32_t id = wl_proxy_get_id((struct wl_proxy *)made.buffer);
+	client_send(ctx, CTL_STEP, &id, 1, NULL);
+	return made;
+}
+
+/* Count the bytes of the client's file that are not pattern @p seed. */
+static unsigned
+client_count_changed(int fd, uint32_t seed)
+{
+	uint8_t bytes[SIZE];
+	unsigned changed = 0;
+	if (pread(fd, bytes, sizeof(bytes), 0) != (ssize_t)sizeof(bytes)) {
+		return SIZE;
+	}
+	for (uint64_t i = 0; i < SIZE; i++) {
+		changed += bytes[i] != pattern_byte(seed, i);
+	}
+	return changed;
+}
+
+/* ---------------- the compositor side ---------------- */
+
+static struct wl_shm_buffer *
+recv_shm_buffer(struct test_client *client)
+{
+	struct ctl_msg msg;
+	harness_recv(client, &msg);
+	assert_int_equal(msg.kind, CTL_STEP);
+	struct wl_resource *resource = wl_client_get_object(client->client, msg.values[0]);
+	assert_non_null(resource);
+	struct wl_shm_buffer *buffer = wl_shm_buffer_get(resource);
+	assert_non_null(buffer);
+	return buffer;
+}
+
+/* Bytes of @p buffer's pixels, read through @p data in an access window as
+ * a compositor does, that are not pattern @p seed. */
+static unsigned
+count_not_pattern(struct wl_shm_buffer *buffer, const uint8_t *data, uint32_t seed)
+{
+	unsigned bad = 0;
+	wl_shm_buffer_begin_access(buffer);
+	for (uint64_t i = 0; i < SIZE; i++) {
+		bad += ((const volatile uint8_t *)data)[i] != pattern_byte(seed, i);
+	}
+	wl_shm_buffer_end_access(buffer);
+	return bad;
+}
+
+/* ---------------- cases ---------------- */
+
+static void
+test_calls_reach_the_preload(void **state)
+{
+	Dl_info info;
+	void *resolved = dlsym(RTLD_DEFAULT, "wl_shm_buffer_get");
+	assert_non_null(resolved);
+	assert_int_not_equal(dladdr(resolved, &info), 0);
+	if (strstr(info.dli_fname, "libshmguard-preload") == NULL) {
+		fail_msg("wl_shm_buffer_get resolves to %s: run with LD_PRELOAD", info.dli_fname);
+	}
+}
+
+static void
+client_shows_then_checks_file(struct client_ctx *ctx)
+{
+	enum pool_kind kind = *(const enum pool_kind *)ctx->arg;
+	struct client_pool made = client_make_pool(ctx, kind, 7);
+	client_recv(ctx, NULL);
+	CLIENT_CHECK(ctx, client_roundtrip(ctx));
+	uint32_t changed = client_count_changed(made.fd, 7);
+	client_send(ctx, CTL_STEP, &changed, 1, NULL);
+	client_recv(ctx, NULL);
+	client_report(ctx);
+}
+
+/* Shown, and a compositor write through wl_shm_buffer_get_data() (screen
+ * capture) cannot fault: it reaches a writable client's file, and stays
+ * in the compositor's private copy for a client that shared its file
+ * read-only. Returns how many bytes of the client's file changed. */
+static uint32_t
+show_then_write(enum pool_kind kind)
+{
+	struct harness *harness = preload_harness();
+	struct test_client *client = harness_spawn(harness, client_shows_then_checks_file, &kind);
+	struct wl_shm_buffer *buffer = recv_shm_buffer(client);
+	uint8_t *data = wl_shm_buffer_get_data(buffer);
+	assert_non_null(data);
+	assert_int_equal(wl_shm_buffer_get_width(buffer), WIDTH);
+	assert_int_equal(wl_shm_buffer_get_height(buffer), HEIGHT);
+	assert_int_equal(wl_shm_buffer_get_stride(buffer), STRIDE);
+	assert_int_equal(wl_shm_buffer_get_format(buffer), WL_SHM_FORMAT_ARGB8888);
+	assert_int_equal(count_not_pattern(buffer, data, 7), 0);
+
+	wl_shm_buffer_begin_access(buffer);
+	memset(data, 0xab, 100);
+	wl_shm_buffer_end_access(buffer);
+
+	harness_send(client, CTL_GO, 0);
+	struct ctl_msg msg;
+	harness_recv(client, &msg);
+	assert_int_equal(msg.kind, CTL_STEP);
+	harness_send(client, CTL_GO, 0);
+	harness_expect_ok(client, NULL);
+	harness_wait_exit(client);
+	preload_harness_destroy(harness);
+	return msg.values[0];
+}
+
+static void
+test_writable_pool_takes_compositor_writes(void **state)
+{
+	assert_int_equal(show_then_write(POOL_WRITABLE), 100);
+}
+
+/* libwayland maps every pool PROT_WRITE and refuses such a file with
+ * invalid_fd. */
+static void
+test_read_only_fd_shown_writes_stay_private(void **state)
+{
+	assert_int_equal(show_then_write(POOL_READ_ONLY_FD), 0);
+}
+
+static void
+test_write_sealed_memfd_shown_writes_stay_private(void **state)
+{
+	assert_int_equal(show_then_write(POOL_WRITE_SEALED), 0);
+}
+
+static void
+client_truncates(struct client_ctx *ctx)
+{
+	struct client_pool made = client_make_pool(ctx, POOL_WRITABLE, 3);
+	client_recv(ctx, NULL);
+	CLIENT_CHECK(ctx, ftruncate(made.fd, 0) == 0);
+	client_send(ctx, CTL_STEP, NULL, 0, NULL);
+	client_recv(ctx, NULL);
+	client_report_on(ctx, made.buffer);
+}
+
+static void
+client_healthy(struct client_ctx *ctx)
+{
+	client_make_pool(ctx, POOL_WRITABLE, 4);
+	client_recv(ctx, NULL);
+	client_report(ctx);
+}
+
+/* libwayland's contract at end_access: a client that truncated its file
+ * gets wl_shm error invalid_fd on the wl_buffer; the read saw zeros; other
+ * clients are untouched. */
+static void
+test_truncation_posts_invalid_fd_at_end_access(void **state)
+{
+	struct harness *harness = preload_harness();
+	struct test_client *bad = harness_spawn(harness, client_truncates, NULL);
+	struct test_client *good = harness_spawn(harness, client_healthy, NULL);
+	struct wl_shm_buffer *bad_buffer = recv_shm_buffer(bad);
+	struct wl_shm_buffer *good_buffer = recv_shm_buffer(good);
+	uint8_t *bad_data = wl_shm_buffer_get_data(bad_buffer);
+
+	harness_send(bad, CTL_GO, 0);
+	struct ctl_msg msg;
+	harness_recv(bad, &msg);
+	unsigned nonzero = 0;
+	wl_shm_buffer_begin_access(bad_buffer);
+	for (size_t i = 0; i < SIZE; i++) {
+		nonzero += ((volatile uint8_t *)bad_data)[i] != 0;
+	}
+	wl_shm_buffer_end_access(bad_buffer);
+	assert_int_equal(nonzero, 0);
+
+	harness_send(bad, CTL_GO, 0);
+	harness_expect_error(
+		bad, "wl_buffer", WL_SHM_ERROR_INVALID_FD, "client truncated its pool");
+	harness_wait_exit(bad);
+
+	assert_int_equal(count_not_pattern(good_buffer, wl_shm_buffer_get_data(good_buffer), 4), 0);
+	harness_send(good, CTL_GO, 0);
+	harness_expect_ok(good, NULL);
+	harness_wait_exit(good);
+	preload_harness_destroy(harness);
+}
+
+static void
+client_grows_pool(struct client_ctx *ctx)
+{
+	struct client_pool made = client_make_pool(ctx, POOL_WRITABLE, 5);
+	client_recv(ctx, NULL);
+	/* Grow the file and the pool to 64 times its size, and use the new
+	 * room, so the compositor maps afresh. */
+	CLIENT_CHECK(ctx, ftruncate(made.fd, SIZE * 64) == 0);
+	wl_shm_pool_resize(made.pool, SIZE * 64);
+	struct wl_buffer *second = wl_shm_pool_create_buffer(
+		made.pool, SIZE * 32, WIDTH, HEIGHT, STRIDE, WL_SHM_FORMAT_XRGB8888);
+	CLIENT_CHECK(ctx, client_roundtrip(ctx));
+	uint32_t id = wl_proxy_get_id((struct wl_proxy *)second);
+	client_send(ctx, CTL_STEP, &id, 1, NULL);
+	client_recv(ctx, NULL);
+	client_report(ctx);
+}
+
+/* A compositor keeps wl_shm_buffer_get_data()'s pointer from attach to
+ * repaint (weston's pixman renderer does); a resize in between must not
+ * take it away. libwayland moves the mapping with mremap. */
+static void
+test_data_pointer_survives_resize(void **state)
+{
+	struct harness *harness = preload_harness();
+	struct test_client *client = harness_spawn(harness, client_grows_pool, NULL);
+	struct wl_shm_buffer *first = recv_shm_buffer(client);
+	uint8_t *kept = wl_shm_buffer_get_data(first);
+
+	harness_send(client, CTL_GO, 0);
+	struct wl_shm_buffer *second = recv_shm_buffer(client);
+	assert_non_null(wl_shm_buffer_get_data(second));
+	/* Still mapped, still the client's bytes, through the old pointer. */
+	assert_ptr_equal(wl_shm_buffer_get_data(first), kept);
+	assert_int_equal(count_not_pattern(first, kept, 5), 0);
+
+	harness_send(client, CTL_GO, 0);
+	harness_expect_ok(client, NULL);
+	harness_wait_exit(client);
+	preload_harness_destroy(harness);
+}
+
+/* libwayland allows accesses to one pool per thread at a time (it asserts
+ * otherwise); the preload nests accesses to several. */
+static void
+test_accesses_to_two_pools_nest(void **state)
+{
+	struct harness *harness = preload_harness();
+	struct test_client *a = harness_spawn(harness, client_healthy, NULL);
+	struct test_client *b = harness_spawn(harness, client_healthy, NULL);
+	struct wl_shm_buffer *buffer_a = recv_shm_buffer(a);
+	struct wl_shm_buffer *buffer_b = recv_shm_buffer(b);
+	wl_shm_buffer_begin_access(buffer_a);
+	wl_shm_buffer_begin_access(buffer_b);
+	assert_int_equal(count_not_pattern(buffer_b, wl_shm_buffer_get_data(buffer_b), 4), 0);
+	assert_int_equal(count_not_pattern(buffer_a, wl_shm_buffer_get_data(buffer_a), 4), 0);
+	wl_shm_buffer_end_access(buffer_b);
+	wl_shm_buffer_end_access(buffer_a);
+	for (struct test_client *c = a; c != NULL; c = c == a ? b : NULL) {
+		harness_send(c, CTL_GO, 0);
+		harness_expect_ok(c, NULL);
+		harness_wait_exit(c);
+	}
+	preload_harness_destroy(harness);
+}
+
+static void
+client_destroys_then_truncates(struct client_ctx *ctx)
+{
+	struct client_pool made = client_make_pool(ctx, POOL_WRITABLE, 6);
+	client_recv(ctx, NULL);
+	wl_buffer_destroy(made.buffer);
+	wl_shm_pool_destroy(made.pool);
+	CLIENT_CHECK(ctx, ftruncate(made.fd, 0) == 0);
+	CLIENT_CHECK(ctx, client_roundtrip(ctx));
+	client_send(ctx, CTL_STEP, NULL, 0, NULL);
+	client_recv(ctx, NULL);
+	client_report(ctx);
+}
+
+/* wlroots 0.15 takes wl_shm_buffer_ref_pool() when the client destroys the
+ * wl_buffer and then reads the saved data pointer with no access window:
+ * with libwayland a truncated file kills the compositor there. The hold
+ * keeps a window open until wl_shm_pool_unref(): zeros, then the error. */
+static void
+test_pool_reference_outlives_buffer_guarded(void **state)
+{
+	struct harness *harness = preload_harness();
+	struct test_client *client =
+		harness_spawn(harness, client_destroys_then_truncates, NULL);
+	struct wl_shm_buffer *buffer = recv_shm_buffer(client);
+	struct wl_shm_pool *pool = wl_shm_buffer_ref_pool(buffer);
+	assert_non_null(pool);
+	const volatile uint8_t *saved = wl_shm_buffer_get_data(buffer);
+
+	harness_send(client, CTL_GO, 0);
+	struct ctl_msg msg;
+	harness_recv(client, &msg);
+	assert_int_equal(msg.kind, CTL_STEP);
+	unsigned nonzero = 0;
+	for (size_t i = 0; i < SIZE; i++) {
+		nonzero += saved[i] != 0;
+	}
+	assert_int_equal(nonzero, 0);
+	wl_shm_pool_unref(pool);
+
+	/* The wl_buffer and the pool are gone: the error goes on wl_shm. */
+	harness_send(client, CTL_GO, 0);
+	harness_expect_error(client, "wl_shm", WL_SHM_ERROR_INVALID_FD, "truncated");
+	harness_wait_exit(client);
+	preload_harness_destroy(harness);
+}
+
+static void
+client_idles(struct client_ctx *ctx)
+{
+	client_send(ctx, CTL_STEP, NULL, 0, NULL);
+	client_recv(ctx, NULL);
+	client_report(ctx);
+}
+
+struct resource_search {
+	struct wl_shm_buffer *buffer;
+	struct wl_resource *found;
+};
+
+static enum wl_iterator_result
+match_buffer(struct wl_resource *resource, void *data)
+{
+	struct resource_search *search = data;
+	if (wl_shm_buffer_get(resource) == search->buffer) {
+		search->found = resource;
+		return WL_ITERATOR_STOP;
+	}
+	return WL_ITERATOR_CONTINUE;
+}
+
+static struct wl_resource *
+resource_of(struct wl_client *client, struct wl_shm_buffer *buffer)
+{
+	struct resource_search search = {buffer, NULL};
+	wl_client_for_each_resource(client, match_buffer, &search);
+	return search.found;
+}
+
+/* wl_shm_buffer_create(): compositor-made memory for a client's wl_buffer.
+ * Deprecated in libwayland, but part of the API a compositor can call. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+static void
+test_buffer_create_gives_writable_memory(void **state)
+{
+	struct harness *harness = preload_harness();
+	struct test_client *client = harness_spawn(harness, client_idles, NULL);
+	struct ctl_msg msg;
+	harness_recv(client, &msg);
+
+	assert_null(wl_shm_buffer_create(client->client, 0, 16, 16, 16 * 4 - 4,
+		WL_SHM_FORMAT_ARGB8888));
+	assert_null(wl_shm_buffer_create(client->client, 0, 16, 16, 64, 0x20202020));
+	struct wl_shm_buffer *buffer =
+		wl_shm_buffer_create(client->client, 0, 16, 16, 64, WL_SHM_FORMAT_XRGB8888);
+	assert_non_null(buffer);
+	assert_int_equal(wl_shm_buffer_get_stride(buffer), 64);
+	uint8_t *data = wl_shm_buffer_get_data(buffer);
+	wl_shm_buffer_begin_access(buffer);
+	memset(data, 0x5a, 64 * 16);
+	assert_int_equal(data[64 * 16 - 1], 0x5a);
+	wl_shm_buffer_end_access(buffer);
+	struct wl_resource *resource = resource_of(client->client, buffer);
+	assert_non_null(resource);
+	wl_resource_destroy(resource);
+
+	harness_send(client, CTL_GO, 0);
+	harness_expect_ok(client, NULL);
+	harness_wait_exit(client);
+	preload_harness_destroy(harness);
+}
+
+#pragma GCC diagnostic pop
+
+static void
+client_lists_formats(struct client_ctx *ctx)
+{
+	CLIENT_CHECK(ctx, client_roundtrip(ctx));
+	client_send(ctx, CTL_STEP, ctx->formats, ctx->format_count < 6 ? ctx->format_count : 6,
+		NULL);
+	client_recv(ctx, NULL);
+	client_report(ctx);
+}
+
+static bool
+has_format(const struct ctl_msg *msg, unsigned count, uint32_t format)
+{
+	for (unsigned i = 0; i < count && i < 6; i++) {
+		if (msg->values[i] == format) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Formats added before and after wl_display_init_shm() are advertised; one
+ * without a known size per pixel is refused (NULL) rather than served
+ * with unchecked strides. */
+static void
+test_added_formats_advertised(void **state)
+{
+	struct harness *harness = harness_create_without_shm();
+	assert_non_null(wl_display_add_shm_format(harness->display, WL_SHM_FORMAT_RGB565));
+	assert_int_equal(wl_display_init_shm(harness->display), 0);
+	assert_non_null(wl_display_add_shm_format(harness->display, WL_SHM_FORMAT_ABGR8888));
+	assert_null(wl_display_add_shm_format(harness->display, 0x20202020));
+
+	struct test_client *client = harness_spawn(harness, client_lists_formats, NULL);
+	struct ctl_msg msg;
+	harness_recv(client, &msg);
+	assert_true(has_format(&msg, 6, WL_SHM_FORMAT_ARGB8888));
+	assert_true(has_format(&msg, 6, WL_SHM_FORMAT_XRGB8888));
+	assert_true(has_format(&msg, 6, WL_SHM_FORMAT_RGB565));
+	assert_true(has_format(&msg, 6, WL_SHM_FORMAT_ABGR8888));
+	assert_false(has_format(&msg, 6, 0x20202020));
+	harness_send(client, CTL_GO, 0);
+	harness_expect_ok(client, NULL);
+	harness_wait_exit(client);
+	preload_harness_destroy(harness);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_calls_reach_the_preload),
+		cmocka_unit_test(test_writable_pool_takes_compositor_writes),
+		cmocka_unit_test(test_read_only_fd_shown_writes_stay_private),
+		cmocka_unit_test(test_write_sealed_memfd_shown_writes_stay_private),
+		cmocka_unit_test(test_truncation_posts_invalid_fd_at_end_access),
+		cmocka_unit_test(test_data_pointer_survives_resize),
+		cmocka_unit_test(test_accesses_to_two_pools_nest),
+		cmocka_unit_test(test_pool_reference_outlives_buffer_guarded),
+		cmocka_unit_test(test_buffer_create_gives_writable_memory),
+		cmocka_unit_test(test_added_formats_advertised),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
