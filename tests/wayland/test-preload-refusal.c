@@ -1,0 +1,106 @@
+/*
+ * libshmguard-preload refuses, loudly, where it cannot keep libwayland's
+ * contract, and only there. This program runs copies of compositors under
+ * LD_PRELOAD (the preload's path is argv[1]) and checks each one's exit
+ * status and message:
+ *   - a libwayland-server that exports a wl_shm function the preload does
+ *     not provide (a stand-in for a newer libwayland, dlopen()ed);
+ *   - a compositor that defines a wl_shm function itself, so that its
+ *     calls never reach the preload (argv[2]);
+ *   - and, as the control, a plain compositor, which runs.
+ * Run with "--compositor MODE [FAKE_LIBWAYLAND]", it is that compositor.
+ */
+#include <dlfcn.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <wayland-server-core.h>
+
+static int
+run_compositor(const char *mode, const char *fake_libwayland)
+{
+	if (strcmp(mode, "newer-libwayland") == 0 &&
+		dlopen(fake_libwayland, RTLD_NOW | RTLD_GLOBAL) == NULL) {
+		fprintf(stderr, "dlopen %s: %s\n", fake_libwayland, dlerror());
+		return 2;
+	}
+	struct wl_display *display = wl_display_create();
+	if (display == NULL) {
+		return 2;
+	}
+	int ret = wl_display_init_shm(display);
+	wl_display_destroy(display);
+	return ret == 0 ? 0 : 3;
+}
+
+/* Run @p argv with the preload; check its exit status and that its stderr
+ * has every one of @p needles. */
+static bool
+expect(const char *what, char *const argv[], const char *preload, int status,
+	const char *const needles[])
+{
+	char log_path[] = "/tmp/shmguard-refusal-XXXXXX";
+	int log_fd = mkstemp(log_path);
+	if (log_fd < 0) {
+		perror("mkstemp");
+		return false;
+	}
+	pid_t pid = fork();
+	if (pid == 0) {
+		dup2(log_fd, STDERR_FILENO);
+		setenv("LD_PRELOAD", preload, 1);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	int wstatus;
+	waitpid(pid, &wstatus, 0);
+	char text[4096] = "";
+	ssize_t length = pread(log_fd, text, sizeof(text) - 1, 0);
+	text[length > 0 ? length : 0] = '\0';
+	close(log_fd);
+	unlink(log_path);
+
+	bool ok = WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == status;
+	for (const char *const *needle = needles; ok && *needle != NULL; needle++) {
+		ok = strstr(text, *needle) != NULL;
+	}
+	printf("%s %s: exit %d (expected %d)\n%s", ok ? "ok" : "FAILED", what,
+		WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1, status, text);
+	return ok;
+}
+
+int
+main(int argc, char *argv[])
+{
+	if (argc >= 3 && strcmp(argv[1], "--compositor") == 0) {
+		return run_compositor(argv[2], argc > 3 ? argv[3] : NULL);
+	}
+	if (argc != 4) {
+		fprintf(stderr, "usage: %s PRELOAD OWN_DEFINITION_COMPOSITOR FAKE_LIBWAYLAND\n",
+			argv[0]);
+		return 2;
+	}
+	const char *preload = argv[1];
+	bool ok = true;
+
+	char *plain[] = {argv[0], "--compositor", "plain", NULL};
+	const char *const served[] = {"libshmguard-preload: wl_shm served by libshmguard", NULL};
+	ok &= expect("a plain compositor runs", plain, preload, 0, served);
+
+	char *newer[] = {argv[0], "--compositor", "newer-libwayland", argv[3], NULL};
+	const char *const newer_says[] = {"refusing to run", "wl_shm_buffer_ref,",
+		"does not provide", NULL};
+	ok &= expect("libwayland-server with an unknown wl_shm function", newer, preload, 1,
+		newer_says);
+
+	char *own[] = {argv[2], NULL};
+	const char *const own_says[] = {
+		"refusing to run", "calls to wl_shm_buffer_get_data do not reach", NULL};
+	ok &= expect("a compositor with its own wl_shm_buffer_get_data", own, preload, 1,
+		own_says);
+	return ok ? 0 : 1;
+}
