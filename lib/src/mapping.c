@@ -175,8 +175,7 @@ generation_grow(struct generation *generation, uint64_t size, const struct file_
 		atomic_load(&generation->region.remaps) != 0 ||
 		atomic_load(&generation->region.write_start) != 0 ||
 		atomic_load(&generation->pins) != 0 || generation->writable_view ||
-		size > (uint64_t)PTRDIFF_MAX ||
-		facts->size < size) {
+		size > (uint64_t)PTRDIFF_MAX || facts->size < size) {
 		return false;
 	}
 	uint64_t extra = size - generation->size;

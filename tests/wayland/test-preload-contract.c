@@ -363,8 +363,7 @@ static void
 test_pool_reference_outlives_buffer_guarded(void **state)
 {
 	struct harness *harness = preload_harness();
-	struct test_client *client =
-		harness_spawn(harness, client_destroys_then_truncates, NULL);
+	struct test_client *client = harness_spawn(harness, client_destroys_then_truncates, NULL);
 	struct wl_shm_buffer *buffer = recv_shm_buffer(client);
 	struct wl_shm_pool *pool = wl_shm_buffer_ref_pool(buffer);
 	assert_non_null(pool);
@@ -432,8 +431,8 @@ test_buffer_create_gives_writable_memory(void **state)
 	struct ctl_msg msg;
 	harness_recv(client, &msg);
 
-	assert_null(wl_shm_buffer_create(client->client, 0, 16, 16, 16 * 4 - 4,
-		WL_SHM_FORMAT_ARGB8888));
+	assert_null(wl_shm_buffer_create(
+		client->client, 0, 16, 16, 16 * 4 - 4, WL_SHM_FORMAT_ARGB8888));
 	assert_null(wl_shm_buffer_create(client->client, 0, 16, 16, 64, 0x20202020));
 	struct wl_shm_buffer *buffer =
 		wl_shm_buffer_create(client->client, 0, 16, 16, 64, WL_SHM_FORMAT_XRGB8888);
@@ -460,8 +459,8 @@ static void
 client_lists_formats(struct client_ctx *ctx)
 {
 	CLIENT_CHECK(ctx, client_roundtrip(ctx));
-	client_send(ctx, CTL_STEP, ctx->formats, ctx->format_count < 6 ? ctx->format_count : 6,
-		NULL);
+	client_send(
+		ctx, CTL_STEP, ctx->formats, ctx->format_count < 6 ? ctx->format_count : 6, NULL);
 	client_recv(ctx, NULL);
 	client_report(ctx);
 }
@@ -503,6 +502,32 @@ test_added_formats_advertised(void **state)
 	preload_harness_destroy(harness);
 }
 
+static void
+client_short_stride(struct client_ctx *ctx)
+{
+	int fd = client_open_pool_file(POOL_WRITABLE, 8);
+	CLIENT_CHECK(ctx, fd >= 0);
+	struct wl_shm_pool *pool = wl_shm_create_pool(ctx->shm, fd, SIZE);
+	/* 64 RGB565 pixels need 128 bytes a row; libwayland only checks
+	 * stride >= width. */
+	wl_shm_pool_create_buffer(pool, 0, WIDTH, HEIGHT, WIDTH, WL_SHM_FORMAT_RGB565);
+	client_report_on(ctx, pool);
+}
+
+/* The stride is checked against the format's bytes per pixel. */
+static void
+test_stride_checked_against_format(void **state)
+{
+	struct harness *harness = harness_create_without_shm();
+	assert_int_equal(wl_display_init_shm(harness->display), 0);
+	assert_non_null(wl_display_add_shm_format(harness->display, WL_SHM_FORMAT_RGB565));
+	struct test_client *client = harness_spawn(harness, client_short_stride, NULL);
+	harness_expect_error(
+		client, "wl_shm_pool", WL_SHM_ERROR_INVALID_STRIDE, "shorter than a row");
+	harness_wait_exit(client);
+	preload_harness_destroy(harness);
+}
+
 int
 main(void)
 {
@@ -517,6 +542,7 @@ main(void)
 		cmocka_unit_test(test_pool_reference_outlives_buffer_guarded),
 		cmocka_unit_test(test_buffer_create_gives_writable_memory),
 		cmocka_unit_test(test_added_formats_advertised),
+		cmocka_unit_test(test_stride_checked_against_format),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -92,15 +92,14 @@ main(int argc, char *argv[])
 	ok &= expect("a plain compositor runs", plain, preload, 0, served);
 
 	char *newer[] = {argv[0], "--compositor", "newer-libwayland", argv[3], NULL};
-	const char *const newer_says[] = {"refusing to run", "wl_shm_buffer_ref,",
-		"does not provide", NULL};
-	ok &= expect("libwayland-server with an unknown wl_shm function", newer, preload, 1,
-		newer_says);
+	const char *const newer_says[] = {
+		"refusing to run", "wl_shm_buffer_ref,", "does not provide", NULL};
+	ok &= expect(
+		"libwayland-server with an unknown wl_shm function", newer, preload, 1, newer_says);
 
 	char *own[] = {argv[2], NULL};
 	const char *const own_says[] = {
 		"refusing to run", "calls to wl_shm_buffer_get_data do not reach", NULL};
-	ok &= expect("a compositor with its own wl_shm_buffer_get_data", own, preload, 1,
-		own_says);
+	ok &= expect("a compositor with its own wl_shm_buffer_get_data", own, preload, 1, own_says);
 	return ok ? 0 : 1;
 }

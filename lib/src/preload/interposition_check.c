@@ -84,8 +84,7 @@ gnu_hash_symbol_count(const uint32_t *table)
 	uint32_t nbuckets = table[0];
 	uint32_t symoffset = table[1];
 	uint32_t bloom_size = table[2];
-	const uint32_t *buckets =
-		(const uint32_t *)((const ElfW(Addr) *)(table + 4) + bloom_size);
+	const uint32_t *buckets = (const uint32_t *)((const ElfW(Addr) *)(table + 4) + bloom_size);
 	const uint32_t *chains = buckets + nbuckets;
 	uint32_t last = 0;
 	for (uint32_t i = 0; i < nbuckets; i++) {

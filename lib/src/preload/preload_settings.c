@@ -91,7 +91,8 @@ preload_formats_apply(struct shmguard_shm *shm)
 {
 	for (size_t i = 0; i < added_len; i++) {
 		if (!shm_add_format(shm, added[i])) {
-			log_message(SHMGUARD_LOG_ERROR, "advertising format 0x%08x failed", added[i]);
+			log_message(
+				SHMGUARD_LOG_ERROR, "advertising format 0x%08x failed", added[i]);
 		}
 	}
 }

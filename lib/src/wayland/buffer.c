@@ -389,8 +389,8 @@ buffer_create_standalone(struct shmguard_shm *shm, struct wl_client *client, uin
 	if (pool == NULL) {
 		return NULL;
 	}
-	uint64_t span = (uint64_t)stride * (uint64_t)(height - 1) +
-		(uint64_t)width * info->bytes_per_pixel;
+	uint64_t span =
+		(uint64_t)stride * (uint64_t)(height - 1) + (uint64_t)width * info->bytes_per_pixel;
 	struct shmguard_buffer *buffer =
 		buffer_new(pool, client, id, 0, width, height, stride, format, span);
 	/* The buffer holds the pool from now on. */
