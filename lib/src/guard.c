@@ -67,27 +67,154 @@ region_contains(const struct guard_region *region, uintptr_t address, uintptr_t 
 	return false;
 }
 
-static void
-record_fault(struct guard_window *window, struct guard_region *region, uint64_t offset)
+/* Classify a fault at pool @p offset of @p region and keep it as the
+ * region's first if it is; returns it packed, with the file size seen. */
+static uint64_t
+region_record_fault(struct guard_region *region, uint64_t offset, uint64_t *file_size)
 {
 	struct stat st;
-	uint64_t file_size = 0;
 	int kind = SHMGUARD_FAULT_IO_ERROR;
+	*file_size = 0;
 	if (fstat(region->fd, &st) == 0) {
-		file_size = (uint64_t)st.st_size;
-		if (file_size <= offset) {
+		*file_size = (uint64_t)st.st_size;
+		if (*file_size <= offset) {
 			kind = SHMGUARD_FAULT_TRUNCATED;
 		}
 	}
+	uint64_t packed = GUARD_FAULT_PACK(offset, kind);
+	uint64_t expected = 0;
+	if (atomic_compare_exchange_strong(&region->first_fault, &expected, packed)) {
+		atomic_store(&region->fault_file_size, *file_size);
+	}
+	return packed;
+}
+
+static void
+record_fault(struct guard_window *window, struct guard_region *region, uint64_t offset)
+{
+	uint64_t file_size;
+	uint64_t packed = region_record_fault(region, offset, &file_size);
 	if (window->fault == 0) {
-		window->fault = GUARD_FAULT_PACK(offset, kind);
+		window->fault = packed;
 		window->fault_file_size = file_size;
 	}
-	uint64_t expected = 0;
-	if (atomic_compare_exchange_strong(
-		    &region->first_fault, &expected, GUARD_FAULT_PACK(offset, kind))) {
-		atomic_store(&region->fault_file_size, file_size);
+}
+
+/* Put zero pages over the rest of the mapping from the faulting page on,
+ * in place (MAP_FIXED replaces atomically, leaving no hole another thread
+ * could map into), so that the access can retry. */
+static bool
+cover_with_zeros(struct guard_region *region, uintptr_t start, int prot, uintptr_t address)
+{
+	uintptr_t page = address & ~((uintptr_t)page_size - 1);
+	size_t length = (size_t)(start + region->length - page);
+	void *zeros =
+		mmap((void *)page, length, prot, MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (zeros == MAP_FAILED) {
+		return false;
 	}
+	atomic_fetch_add_explicit(&region->remaps, 1, memory_order_relaxed);
+	return true;
+}
+
+/* Held regions (guard_hold()): chunks of slots, appended and never freed,
+ * so that the handler walks them without a lock. */
+#define HELD_CHUNK_SLOTS 256
+
+struct held_chunk {
+	_Atomic(struct guard_region *) slots[HELD_CHUNK_SLOTS];
+	_Atomic(struct held_chunk *) next;
+};
+
+static struct held_chunk held_head;
+static pthread_mutex_t held_lock = PTHREAD_MUTEX_INITIALIZER;
+
+_Atomic(struct guard_region *) *
+guard_hold(struct guard_region *region)
+{
+	_Atomic(struct guard_region *) *slot = NULL;
+	pthread_mutex_lock(&held_lock);
+	for (struct held_chunk *chunk = &held_head; slot == NULL;) {
+		for (unsigned i = 0; i < HELD_CHUNK_SLOTS; i++) {
+			if (atomic_load_explicit(&chunk->slots[i], memory_order_relaxed) == NULL) {
+				slot = &chunk->slots[i];
+				atomic_store_explicit(slot, region, memory_order_release);
+				break;
+			}
+		}
+		if (slot != NULL) {
+			break;
+		}
+		struct held_chunk *next = atomic_load_explicit(&chunk->next, memory_order_relaxed);
+		if (next == NULL) {
+			next = calloc(1, sizeof(*next));
+			if (next == NULL) {
+				break;
+			}
+			atomic_store_explicit(&chunk->next, next, memory_order_release);
+		}
+		chunk = next;
+	}
+	pthread_mutex_unlock(&held_lock);
+	return slot;
+}
+
+void
+guard_unhold(_Atomic(struct guard_region *) *slot)
+{
+	atomic_store_explicit(slot, NULL, memory_order_release);
+}
+
+/* A fault on a held region: zeros, the region's record, a notification.
+ * The thread's hazard slot keeps the region from being unmapped while we
+ * look at it (a thread that never registered has none: its compositor
+ * would have to release the hold while reading the memory). */
+static bool
+handle_held_fault(struct guard_thread *thread, uintptr_t address)
+{
+	for (struct held_chunk *chunk = &held_head; chunk != NULL;
+		chunk = atomic_load_explicit(&chunk->next, memory_order_acquire)) {
+		for (unsigned i = 0; i < HELD_CHUNK_SLOTS; i++) {
+			struct guard_region *region =
+				atomic_load_explicit(&chunk->slots[i], memory_order_acquire);
+			if (region == NULL) {
+				continue;
+			}
+			if (thread != NULL) {
+				atomic_store_explicit(
+					&thread->handler_hazard, region, memory_order_relaxed);
+				guard_publish();
+				if (atomic_load_explicit(&chunk->slots[i], memory_order_acquire) !=
+					region) {
+					atomic_store_explicit(&thread->handler_hazard, NULL,
+						memory_order_release);
+					continue;
+				}
+			}
+			uintptr_t start;
+			int prot;
+			bool handled = false;
+			if (region_contains(region, address, &start, &prot)) {
+				uint64_t file_size;
+				region_record_fault(region, address - start, &file_size);
+				handled = cover_with_zeros(region, start, prot, address);
+				int fd = atomic_load_explicit(
+					&region->notify_fd, memory_order_relaxed);
+				uint64_t one = 1;
+				if (handled && fd >= 0 && write(fd, &one, sizeof(one)) < 0) {
+					/* The counter is full: a wake-up is pending anyway. */
+				}
+			}
+			if (thread != NULL) {
+				atomic_store_explicit(
+					&thread->handler_hazard, NULL, memory_order_release);
+			}
+			if (handled) {
+				return true;
+			}
+		}
+	}
+	return false;
 }
 
 /* Die of SIGBUS with a core dump, as if no handler had been installed.
@@ -190,11 +317,7 @@ handle_sigbus(int signo, siginfo_t *info, void *context)
 		}
 		goto not_ours;
 	}
-	if (thread == NULL) {
-		goto not_ours;
-	}
-
-	for (unsigned i = thread->depth; i-- > 0;) {
+	for (unsigned i = thread != NULL ? thread->depth : 0; i-- > 0;) {
 		struct guard_window *window = &thread->windows[i];
 		struct guard_region *region =
 			atomic_load_explicit(&window->region, memory_order_relaxed);
@@ -208,17 +331,14 @@ handle_sigbus(int signo, siginfo_t *info, void *context)
 			errno = saved_errno;
 			siglongjmp(*window->jump, 1);
 		}
-		/* Foreign code: put zero pages over the rest of the mapping,
-		 * in place (MAP_FIXED replaces atomically, leaving no hole
-		 * another thread could map into), and let the access retry. */
-		uintptr_t page = address & ~((uintptr_t)page_size - 1);
-		size_t length = (size_t)(start + region->length - page);
-		void *zeros = mmap(
-			(void *)page, length, prot, MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		if (zeros == MAP_FAILED) {
+		/* Foreign code: zeros, and let the access retry. */
+		if (!cover_with_zeros(region, start, prot, address)) {
 			goto not_ours;
 		}
-		atomic_fetch_add_explicit(&region->remaps, 1, memory_order_relaxed);
+		errno = saved_errno;
+		return;
+	}
+	if (handle_held_fault(thread, address)) {
 		errno = saved_errno;
 		return;
 	}
@@ -377,7 +497,7 @@ slot_refers_to(const struct guard_thread *thread, const struct guard_region *reg
 			return true;
 		}
 	}
-	return false;
+	return atomic_load_explicit(&thread->handler_hazard, memory_order_acquire) == region;
 }
 
 void

@@ -40,6 +40,9 @@ struct guard_region {
 	_Atomic uint64_t fault_file_size;
 	/* Extra mappings the handler's zero-page remaps may have split off. */
 	_Atomic uint32_t remaps;
+	/* An eventfd the handler writes to when it finds a fault here with no
+	 * window open (a held region, see guard_hold()); -1 for none. */
+	_Atomic int notify_fd;
 };
 
 struct guard_window {
@@ -64,6 +67,9 @@ struct guard_thread {
 	struct guard_window windows[GUARD_MAX_WINDOWS];
 	/* Windows [0, depth) are open or closed out of order (region NULL). */
 	volatile unsigned depth;
+	/* The held region the handler is looking at (a hazard pointer, like
+	 * the window slots). */
+	_Atomic(struct guard_region *) handler_hazard;
 	struct guard_thread *next;
 };
 
@@ -133,6 +139,20 @@ guard_window_close(struct guard_thread *thread, struct guard_window *window)
 	atomic_signal_fence(memory_order_seq_cst);
 	thread->depth = depth;
 }
+
+/*
+ * Guard @p region with no window open, for any thread, until
+ * guard_unhold(): for memory a compositor reads outside any access window
+ * (a pool reference that outlives its wl_buffer). A fault there maps zeros,
+ * records the region's first fault and writes to its notify_fd. The caller
+ * keeps the region mapped (pinned) until after guard_unhold(). Returns the
+ * slot to release, or NULL on ENOMEM.
+ */
+_Atomic(struct guard_region *) *
+guard_hold(struct guard_region *region);
+
+void
+guard_unhold(_Atomic(struct guard_region *) *slot);
 
 /*
  * Run a memcpy under sigsetjmp in @p window (already pushed with its

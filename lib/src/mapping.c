@@ -108,6 +108,7 @@ generation_create(int fd, uint64_t size, const struct file_facts *facts,
 	generation->region.length = size;
 	generation->region.read_prot = writable_view ? PROT_READ | PROT_WRITE : PROT_READ;
 	generation->region.fd = fd;
+	atomic_init(&generation->region.notify_fd, -1);
 	generation->size = size;
 	generation->budget = budget;
 	generation->write_refusal = file_facts_write_refusal(facts);

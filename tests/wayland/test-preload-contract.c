@@ -356,9 +356,11 @@ client_destroys_then_truncates(struct client_ctx *ctx)
 }
 
 /* wlroots 0.15 takes wl_shm_buffer_ref_pool() when the client destroys the
- * wl_buffer and then reads the saved data pointer with no access window:
- * with libwayland a truncated file kills the compositor there. The hold
- * keeps a window open until wl_shm_pool_unref(): zeros, then the error. */
+ * wl_buffer and then reads the saved data pointer with no access window,
+ * for as long as the surface shows it: with libwayland a truncated file
+ * kills the compositor there. The hold guards it: zeros, and the error at
+ * once (on wl_shm: the wl_buffer and the pool are gone), while the hold
+ * lasts. */
 static void
 test_pool_reference_outlives_buffer_guarded(void **state)
 {
@@ -378,12 +380,65 @@ test_pool_reference_outlives_buffer_guarded(void **state)
 		nonzero += saved[i] != 0;
 	}
 	assert_int_equal(nonzero, 0);
-	wl_shm_pool_unref(pool);
 
-	/* The wl_buffer and the pool are gone: the error goes on wl_shm. */
 	harness_send(client, CTL_GO, 0);
 	harness_expect_error(client, "wl_shm", WL_SHM_ERROR_INVALID_FD, "truncated");
 	harness_wait_exit(client);
+	wl_shm_pool_unref(pool);
+	preload_harness_destroy(harness);
+}
+
+#define HELD_POOLS 48
+
+static void
+client_many_pools_destroyed(struct client_ctx *ctx)
+{
+	struct client_pool made[HELD_POOLS];
+	for (unsigned i = 0; i < HELD_POOLS; i++) {
+		made[i] = client_make_pool(ctx, POOL_WRITABLE, 9);
+	}
+	client_recv(ctx, NULL);
+	for (unsigned i = 0; i < HELD_POOLS; i++) {
+		wl_buffer_destroy(made[i].buffer);
+		wl_shm_pool_destroy(made[i].pool);
+		CLIENT_CHECK(ctx, ftruncate(made[i].fd, 0) == 0);
+	}
+	CLIENT_CHECK(ctx, client_roundtrip(ctx));
+	client_send(ctx, CTL_STEP, NULL, 0, NULL);
+	client_recv(ctx, NULL);
+	client_report(ctx);
+}
+
+/* Holds take no window slot: many at once on one thread are all guarded
+ * (the 32 window slots of a thread once bounded them). */
+static void
+test_many_pool_references_all_guarded(void **state)
+{
+	struct harness *harness = preload_harness();
+	struct test_client *client = harness_spawn(harness, client_many_pools_destroyed, NULL);
+	struct wl_shm_pool *pools[HELD_POOLS];
+	const volatile uint8_t *saved[HELD_POOLS];
+	for (unsigned i = 0; i < HELD_POOLS; i++) {
+		struct wl_shm_buffer *buffer = recv_shm_buffer(client);
+		pools[i] = wl_shm_buffer_ref_pool(buffer);
+		saved[i] = wl_shm_buffer_get_data(buffer);
+	}
+	harness_send(client, CTL_GO, 0);
+	struct ctl_msg msg;
+	harness_recv(client, &msg);
+	unsigned nonzero = 0;
+	for (unsigned i = 0; i < HELD_POOLS; i++) {
+		for (size_t at = 0; at < SIZE; at += 1024) {
+			nonzero += saved[i][at] != 0;
+		}
+	}
+	assert_int_equal(nonzero, 0);
+	harness_send(client, CTL_GO, 0);
+	harness_expect_error(client, "wl_shm", WL_SHM_ERROR_INVALID_FD, "truncated");
+	harness_wait_exit(client);
+	for (unsigned i = 0; i < HELD_POOLS; i++) {
+		wl_shm_pool_unref(pools[i]);
+	}
 	preload_harness_destroy(harness);
 }
 
@@ -540,6 +595,7 @@ main(void)
 		cmocka_unit_test(test_data_pointer_survives_resize),
 		cmocka_unit_test(test_accesses_to_two_pools_nest),
 		cmocka_unit_test(test_pool_reference_outlives_buffer_guarded),
+		cmocka_unit_test(test_many_pool_references_all_guarded),
 		cmocka_unit_test(test_buffer_create_gives_writable_memory),
 		cmocka_unit_test(test_added_formats_advertised),
 		cmocka_unit_test(test_stride_checked_against_format),

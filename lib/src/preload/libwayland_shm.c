@@ -23,6 +23,7 @@
 #include "../access.h"
 #include "../log.h"
 #include "../wayland/buffer.h"
+#include "../wayland/buffer_hold.h"
 #include "../wayland/shm.h"
 #include "interposition_check.h"
 #include "preload_settings.h"

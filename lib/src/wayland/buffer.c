@@ -7,7 +7,6 @@
 
 #include <assert.h>
 #include <errno.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -291,10 +290,8 @@ buffer_apply_fault_policy(struct shmguard_shm *shm, struct shmguard_buffer *buff
 	}
 }
 
-/* A fault seen by an access on @p buffer: the policy runs once per fault
- * of a mapping generation. */
-static void
-fault_seen(struct shmguard_buffer *buffer, const struct shmguard_fault_report *report)
+void
+buffer_fault_seen(struct shmguard_buffer *buffer, const struct shmguard_fault_report *report)
 {
 	struct shm_pool *pool = buffer->pool;
 	if (atomic_exchange(&pool->fault_handled, true)) {
@@ -356,7 +353,7 @@ shmguard_buffer_end_access(struct shmguard_buffer *buffer, struct shmguard_fault
 	}
 	bool faulted = shmguard_access_end(access, report);
 	if (unlikely(faulted)) {
-		fault_seen(buffer, report);
+		buffer_fault_seen(buffer, report);
 	}
 	return faulted;
 }
@@ -398,59 +395,6 @@ buffer_create_standalone(struct shmguard_shm *shm, struct wl_client *client, uin
 	return buffer;
 }
 
-struct buffer_hold {
-	struct shmguard_buffer *buffer; /* a reference */
-	struct shmguard_access *window; /* NULL if none was opened */
-	pthread_t thread;
-};
-
-struct buffer_hold *
-buffer_hold(struct shmguard_buffer *buffer)
-{
-	struct buffer_hold *hold = calloc(1, sizeof(*hold));
-	if (hold == NULL) {
-		return NULL;
-	}
-	hold->buffer = shmguard_buffer_ref(buffer);
-	hold->thread = pthread_self();
-	struct guard_thread *thread = guard_thread();
-	void *data;
-	if (buffer->pinned != NULL && thread != NULL && thread->depth < GUARD_MAX_WINDOWS / 2 &&
-		access_begin_pinned(buffer->pinned, buffer->offset, buffer->span,
-			SHMGUARD_ACCESS_READ, &hold->window, &data) == 0) {
-		access_set_tag(hold->window, hold);
-	} else {
-		hold->window = NULL;
-		log_message(SHMGUARD_LOG_DEBUG,
-			"a pool reference without an access window: reads after the "
-			"wl_buffer is destroyed are not guarded");
-	}
-	return hold;
-}
-
-void
-buffer_hold_release(struct buffer_hold *hold)
-{
-	if (hold == NULL) {
-		return;
-	}
-	if (hold->window != NULL) {
-		if (pthread_equal(hold->thread, pthread_self())) {
-			struct shmguard_fault_report report;
-			if (shmguard_access_end(hold->window, &report)) {
-				fault_seen(hold->buffer, &report);
-			}
-		} else {
-			log_message(SHMGUARD_LOG_ERROR,
-				"wl_shm_pool_unref() on another thread than its "
-				"wl_shm_buffer_ref_pool(): the pool's window stays open "
-				"until that thread exits");
-		}
-	}
-	shmguard_buffer_unref(hold->buffer);
-	free(hold);
-}
-
 static int
 check_range(const struct shmguard_buffer *buffer, uint64_t offset, size_t length)
 {
@@ -478,7 +422,7 @@ buffer_copy(struct shmguard_buffer *buffer, uint64_t offset, size_t length,
 		? shmguard_pool_write(buffer->core, pool_offset, src, length, &local)
 		: shmguard_pool_read(buffer->core, pool_offset, dst, length, &local);
 	if (ret == -EFAULT) {
-		fault_seen(buffer, &local);
+		buffer_fault_seen(buffer, &local);
 	}
 	if (report != NULL) {
 		*report = local;

@@ -45,22 +45,11 @@ buffer_create_standalone(struct shmguard_shm *shm, struct wl_client *client, uin
 void *
 buffer_pinned_data(const struct shmguard_buffer *buffer);
 
-/*
- * libwayland's wl_shm_buffer_ref_pool(): keeps the buffer's memory, at the
- * address buffer_pinned_data() gave, after the client destroyed the
- * wl_buffer. Compositors (wlroots 0.15) then read it with no access window
- * around, so the hold opens one on the calling thread for its whole life
- * (while fewer than half of the thread's window slots are taken): a fault
- * there shows zeros and applies the fault policy when the hold ends.
- */
-struct buffer_hold;
-
-struct buffer_hold *
-buffer_hold(struct shmguard_buffer *buffer);
-
-/* End a hold; its window is closed if this is the thread that opened it. */
+/* A fault seen by an access on @p buffer: the policy runs once per fault
+ * of a mapping generation (at once on the display thread, else handed
+ * over). Any thread. */
 void
-buffer_hold_release(struct buffer_hold *hold);
+buffer_fault_seen(struct shmguard_buffer *buffer, const struct shmguard_fault_report *report);
 
 /* Apply the fault policy for @p buffer (display thread). */
 void

@@ -19,6 +19,7 @@
 #include "../budget.h"
 #include "../log.h"
 #include "buffer.h"
+#include "buffer_hold.h"
 #include "client_budget.h"
 #include "shm.h"
 #include "shm_pool.h"
@@ -172,6 +173,7 @@ handle_deferred_readable(int fd, uint32_t mask, void *data)
 			strerror(errno));
 	}
 	drain_deferred(data);
+	buffer_holds_report_faults(data);
 	return 0;
 }
 
@@ -303,6 +305,7 @@ shmguard_shm_create(struct wl_display *display, const struct shmguard_shm_option
 	shm->display_thread = pthread_self();
 	shm->deferred_tail = &shm->deferred_head;
 	shm->deferred_fd = -1;
+	wl_list_init(&shm->holds);
 	if (options != NULL) {
 		shm->policy = options->fault_policy;
 		shm->client_limits = options->client_limits;

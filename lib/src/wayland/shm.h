@@ -47,6 +47,9 @@ struct shmguard_shm {
 	struct deferred_fault **deferred_tail;
 	int deferred_fd;
 	struct wl_event_source *deferred_source;
+	/* Buffer holds (buffer_hold.h), under deferred_lock; the guard writes
+	 * to deferred_fd when one faults. */
+	struct wl_list holds;
 };
 
 struct shmguard_shm *
