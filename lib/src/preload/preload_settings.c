@@ -6,6 +6,7 @@
 
 #include "../log.h"
 #include "../wayland/shm.h"
+#include "fault_log.h"
 #include "preload_settings.h"
 
 /* Generations a pool may keep at once: each buffer pins the one it was made
@@ -54,6 +55,7 @@ preload_settings_read(struct shmguard_shm_options *options)
 {
 	log_level_from_env();
 	options->fault_policy = policy_from_env();
+	options->fault_handler = fault_log;
 	options->client_limits.max_generations_per_pool = PRELOAD_MAX_GENERATIONS_PER_POOL;
 }
 
