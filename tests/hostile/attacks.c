@@ -17,6 +17,8 @@
 
 /* A greenish colour no test image has by chance: 0xff1cc45a in XRGB. */
 #define DEFAULT_PIXEL 0xff1cc45au
+/* What resize-redraw paints after the resize: 0xff5a1cc4. */
+#define REDRAW_PIXEL 0xff5a1cc4u
 
 /* What one shown buffer is made of. */
 struct shm_buffer {
@@ -113,6 +115,42 @@ commit_and_finish(struct hostile *hostile, struct client_window *window, struct 
 		return ret;
 	}
 	return hostile_finish(hostile);
+}
+
+/* The frame callback of a commit that attached nothing. */
+static void
+redraw_done(void *data, struct wl_callback *callback, uint32_t time)
+{
+	bool *done = data;
+	*done = true;
+	wl_callback_destroy(callback);
+}
+
+static const struct wl_callback_listener redraw_listener = {.done = redraw_done};
+
+/*
+ * Damage the whole surface and commit without an attach: the compositor
+ * draws again the buffer it already holds. wl_surface.damage, not
+ * damage_buffer: weston 10 does not redraw for damage_buffer in a commit
+ * without an attach. Waits for the frame callback; 0 or an exit status.
+ */
+static int
+redraw(struct hostile *hostile, struct client_window *window)
+{
+	bool done = false;
+	wl_surface_damage(window->surface, 0, 0, HOSTILE_WIDTH, HOSTILE_HEIGHT);
+	wl_callback_add_listener(wl_surface_frame(window->surface), &redraw_listener, &done);
+	wl_surface_commit(window->surface);
+	int ret = client_dispatch_until(&hostile->client, &done, hostile->timeout_ms);
+	if (ret < 0) {
+		return hostile_report_failure(hostile);
+	}
+	if (ret == 0) {
+		printf("no frame callback within %d ms\n", hostile->timeout_ms);
+		return HOSTILE_EXIT_TIMEOUT;
+	}
+	printf("redrawn: frame callback\n");
+	return 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -319,8 +357,10 @@ attack_truncate_after_destroy(struct hostile *hostile, int argc, char **argv)
 		return ret;
 	}
 	if (hostile->client.screencopy_manager == NULL || hostile->client.output == NULL) {
-		fprintf(stderr, "hostile-client: no zwlr_screencopy_manager_v1 or wl_output\n");
-		return HOSTILE_EXIT_FAILURE;
+		/* No capture here: a redraw of the surface is the render. */
+		printf("no zwlr_screencopy_manager_v1 or wl_output: committing damage\n");
+		ret = redraw(hostile, &window);
+		return ret != 0 ? ret : hostile_finish(hostile);
 	}
 	/* A capture renders the whole output, our old buffer included. */
 	struct client_capture capture;
@@ -393,6 +433,54 @@ attack_resize_past_end(struct hostile *hostile, int argc, char **argv)
 	shm_buffer_add(&shm_buffer, new_size - HOSTILE_BUFFER_SIZE);
 	wl_buffer_destroy(old);
 	return commit_and_finish(hostile, &window, shm_buffer.buffer);
+}
+
+/*
+ * resize-redraw [SIZE]: grow the file and then the pool, as a client that
+ * needs more room does, paint new pixels into the shown buffer and commit
+ * damage alone: the compositor draws again the buffer it took before the
+ * resize.
+ */
+static int
+attack_resize_redraw(struct hostile *hostile, int argc, char **argv)
+{
+	int64_t new_size = 64 << 20;
+	if (argc > 1 ||
+		(argc == 1 &&
+			!hostile_parse_int(argv[0], HOSTILE_BUFFER_SIZE, INT32_MAX, &new_size))) {
+		return HOSTILE_EXIT_USAGE;
+	}
+	struct client_window window;
+	struct shm_buffer shm_buffer;
+	int ret = show_buffer(hostile, &window, &shm_buffer, HOSTILE_FD_MEMFD, DEFAULT_PIXEL);
+	if (ret != 0) {
+		return ret;
+	}
+	if (ftruncate(shm_buffer.memfd, (off_t)new_size) != 0) {
+		perror("hostile-client: ftruncate");
+		return HOSTILE_EXIT_FAILURE;
+	}
+	wl_shm_pool_resize(shm_buffer.pool, (int32_t)new_size);
+	printf("grew the file and the pool to %lld bytes\n", (long long)new_size);
+	ret = hostile_roundtrip(hostile);
+	if (ret < 0) {
+		return hostile_report_failure(hostile);
+	}
+	uint32_t row[HOSTILE_WIDTH];
+	for (size_t x = 0; x < HOSTILE_WIDTH; x++) {
+		row[x] = REDRAW_PIXEL;
+	}
+	for (off_t y = 0; y < HOSTILE_HEIGHT; y++) {
+		if (pwrite(shm_buffer.memfd, row, sizeof(row), y * HOSTILE_STRIDE) !=
+			(ssize_t)sizeof(row)) {
+			perror("hostile-client: pwrite");
+			return HOSTILE_EXIT_FAILURE;
+		}
+	}
+	printf("resize accepted; painted the shown buffer 0x%08x, committing damage\n",
+		REDRAW_PIXEL);
+	ret = redraw(hostile, &window);
+	return ret != 0 ? ret : hostile_finish(hostile);
 }
 
 static int
@@ -543,11 +631,14 @@ const struct hostile_attack hostile_attacks[] = {
 		"commit from one thread while another truncates and regrows (at once: pulse)",
 		attack_truncate_race},
 	{"truncate-after-destroy", "",
-		"destroy buffer and pool, truncate, make the compositor render it (capture)",
+		"destroy buffer and pool, truncate, have it rendered (capture, else damage)",
 		attack_truncate_after_destroy},
 	{"pool-larger-than-file", "", "a pool of 64 buffers over a file of one",
 		attack_pool_larger_than_file},
 	{"resize-past-end", "", "resize the pool past the end of its file", attack_resize_past_end},
+	{"resize-redraw", "[SIZE]",
+		"grow file and pool (64 MiB), commit damage only: the old buffer is drawn again",
+		attack_resize_redraw},
 	{"resize-shrink", "", "resize the pool to half its size", attack_resize_shrink},
 	{"bad-fd", "KIND", "a pool over a pipe, socket, directory, device or eventfd",
 		attack_bad_fd},

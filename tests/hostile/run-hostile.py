@@ -50,7 +50,16 @@ ATTACK_RGB = (0x1c, 0xc4, 0x5a)
 class Bench:
     """The compositors of one test, each in its own Session (runtime
     directory, socket, logs): libshmguard's, and libwayland's when a test
-    compares."""
+    compares. tests/preload's WestonBench runs the same tests on weston;
+    what differs between the two compositors is stated here."""
+
+    # The compositor's log line for the fault of a truncated pool.
+    FAULT_LOGGED = (r"fault: client pid \d+ \(hostile-client\), wl_shm_pool@\d+ "
+                    r"wl_buffer@\d+: truncated")
+    # libwayland's wl_shm accepts a stride that is not a whole number of
+    # pixels; wlroots 0.15 then makes no texture and sends no frame
+    # callback: the buffer is never shown and the client never told.
+    ODD_STRIDE_SHOWN = False
 
     def __init__(self, args):
         self.args = args
@@ -168,8 +177,7 @@ def test_truncate_after_show(bench):
     s = bench.compositor()
     attack(s, "truncate-after-show", status=PROTOCOL_ERROR, error=("wl_buffer", INVALID_FD),
            message=TRUNCATED)
-    check(re.search(r"fault: client pid \d+ \(hostile-client\), wl_shm_pool@\d+ "
-                    r"wl_buffer@\d+: truncated", s.compositor_text()),
+    check(re.search(bench.FAULT_LOGGED, s.compositor_text(), re.M),
           "compositor logged no fault line")
     finish(s)
 
@@ -353,9 +361,9 @@ def test_stride_too_short(bench):
     64 bytes; 256 pixels with a stride of 256 bytes in a 4 KiB pool) and a
     stride that is not a whole number of pixels: wl_shm_pool
     invalid_stride. libwayland compares the stride with the width in
-    pixels, not bytes, so it accepts all three. The odd stride is never
-    shown and the client is never told (no frame callback). The short
-    ones are shown, and wlroots reads every row a whole row long: for
+    pixels, not bytes, so it accepts all three. What becomes of the odd
+    stride is the renderer's affair (Bench.ODD_STRIDE_SHOWN). The short
+    ones are shown, and the renderer reads every row a whole row long: for
     256 x 16 / 256 the last three rows end 256, 512 and 768 bytes past
     the end of the pool, and the screenshot shows there bytes that are
     not the client's but whatever the compositor has mapped next to the
@@ -394,9 +402,13 @@ def test_stride_too_short(bench):
     healthy(b)
     attack(b, "buffer", 0, 16, 16, 60, "0x1", POOL, status=CONNECTED,
            message=r"^create_buffer accepted(.|\n)*^shown: frame callback")
-    attack(b, "buffer", 0, 16, 16, 62, "0x1", POOL, status=CONNECTED,
-           options=("--timeout", "1000"),
-           message=r"^create_buffer accepted(.|\n)*^no frame callback within")
+    if bench.ODD_STRIDE_SHOWN:
+        attack(b, "buffer", 0, 16, 16, 62, "0x1", POOL, status=CONNECTED,
+               message=r"^create_buffer accepted(.|\n)*^shown: frame callback")
+    else:
+        attack(b, "buffer", 0, 16, 16, 62, "0x1", POOL, status=CONNECTED,
+               options=("--timeout", "1000"),
+               message=r"^create_buffer accepted(.|\n)*^no frame callback within")
     finish(b)
 
 
@@ -412,14 +424,15 @@ def test_unknown_format(bench):
 
 # -- fds the compositor may read but not write -----------------------------
 
-def held_screenshot(s, args, name):
-    """Run hostile-client ARGS in the background until it has shown its
-    buffer (and holds it), then take the compositor's screenshot. Returns
-    the image, or None if the compositor died meanwhile."""
+def held_screenshot(s, args, name, until="shown: frame callback"):
+    """Run hostile-client ARGS in the background until it prints @until
+    (it has shown its buffer, and holds it), then take the compositor's
+    screenshot. Returns the image, or None if the compositor died
+    meanwhile."""
     proc = s.spawn([s.args.hostile, "--settle", "20000", *map(str, args)], name,
                    env=hostile_env(s))
     end = time.monotonic() + 15
-    while "shown: frame callback" not in open(proc.log_path).read():
+    while until not in open(proc.log_path).read():
         if not s.compositor_alive():
             return None
         check(proc.poll() is None, f"{' '.join(map(str, args))} exited "

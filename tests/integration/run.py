@@ -82,6 +82,17 @@ class Session:
         if screenshot:
             cmd += ["--screenshot", screenshot]
         cmd += list(extra)
+        self.launch_compositor(cmd, open_files=open_files, stdout=subprocess.PIPE)
+        line = self._readline_with_timeout(self.compositor.stdout, 20)
+        check(line == f"WAYLAND_DISPLAY={self.socket}\n",
+              f"compositor did not announce its socket (got {line!r})")
+        check(os.path.exists(self.path(self.socket)), "socket file missing")
+        time.sleep(0.3)
+        self.fds_at_start = self.compositor_fds()
+
+    def launch_compositor(self, cmd, open_files=None, env=None, stdout=None):
+        """Start @cmd as the compositor, its stderr to compositor_log;
+        open_files: a hard and soft RLIMIT_NOFILE for it."""
         log("$ " + " ".join(cmd))
         self.compositor_stderr = open(self.compositor_log, "w")
         limit = None
@@ -90,15 +101,9 @@ class Session:
 
             def limit():
                 resource.setrlimit(resource.RLIMIT_NOFILE, (open_files, open_files))
-        self.compositor = subprocess.Popen(cmd, env=self.env, stdout=subprocess.PIPE,
+        self.compositor = subprocess.Popen(cmd, env=env or self.env, stdout=stdout,
                                            stderr=self.compositor_stderr, text=True,
                                            preexec_fn=limit)
-        line = self._readline_with_timeout(self.compositor.stdout, 20)
-        check(line == f"WAYLAND_DISPLAY={self.socket}\n",
-              f"compositor did not announce its socket (got {line!r})")
-        check(os.path.exists(self.path(self.socket)), "socket file missing")
-        time.sleep(0.3)
-        self.fds_at_start = self.compositor_fds()
 
     @staticmethod
     def _readline_with_timeout(stream, seconds):
@@ -173,12 +178,13 @@ class Session:
 
     # -- clients -------------------------------------------------------
 
-    def run(self, cmd, timeout=20, env=None, expect=None):
+    def run(self, cmd, timeout=20, env=None, expect=None, cwd=None):
         """Run a client to its end; returns (status, stdout + stderr)."""
         log("$ " + " ".join(cmd))
         try:
             done = subprocess.run(cmd, env=env or self.client_env, stdout=subprocess.PIPE,
-                                  stderr=subprocess.STDOUT, text=True, timeout=timeout)
+                                  stderr=subprocess.STDOUT, text=True, timeout=timeout,
+                                  cwd=cwd)
         except subprocess.TimeoutExpired as e:
             raise Failure(f"{cmd[0]} did not finish within {timeout} s; "
                           f"output: {e.output}")

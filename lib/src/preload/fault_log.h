@@ -1,11 +1,18 @@
-/* One line on stderr per fault, naming the client, for the compositor's
- * log (the preload has no compositor code to tell). */
+/* The preload's log: the library's messages on stderr under its name, and
+ * one line per fault naming the client (the preload has no compositor code
+ * to tell). */
 #ifndef SHMGUARD_PRELOAD_FAULT_LOG_H
 #define SHMGUARD_PRELOAD_FAULT_LOG_H
 
 #include "shmguard/wayland.h"
 
-/* A shmguard_shm_options.fault_handler. */
+/* Send the library's log to stderr, each line starting with
+ * "libshmguard-preload: ". */
+void
+fault_log_install(void);
+
+/* A shmguard_shm_options.fault_handler: one line at WARNING, rate-limited
+ * with the library's other client messages. */
 void
 fault_log(const struct shmguard_fault_event *event, void *user_data);
 

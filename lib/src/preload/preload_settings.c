@@ -37,8 +37,10 @@ log_level_from_env(void)
 {
 	static const char *const names[] = {"error", "warning", "info", "debug"};
 	const char *value = getenv("SHMGUARD_LOG");
-	/* By default one line per fault and refusal, as compositor-demo logs. */
-	shmguard_log_set_level(SHMGUARD_LOG_INFO);
+	/* By default warnings and errors: one line per fault (fault_log()),
+	 * none for the refusals the client is told about. */
+	fault_log_install();
+	shmguard_log_set_level(SHMGUARD_LOG_WARNING);
 	if (value == NULL) {
 		return;
 	}

@@ -8,7 +8,7 @@
 #include "shmguard/wayland.h"
 
 /* Fill @p options from SHMGUARD_FAULT_POLICY (disconnect, the default, or
- * zeros) and SHMGUARD_LOG (error, warning, info: the default, debug). */
+ * zeros) and SHMGUARD_LOG (error, warning: the default, info, debug). */
 void
 preload_settings_read(struct shmguard_shm_options *options);
 
