@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include <wayland-server-core.h>
+#include <wayland-server-protocol.h>
 
 #include <shmguard/shmguard.h>
 
@@ -1177,7 +1178,8 @@ main(int argc, char **argv)
 	 * previous handler and raise()s, which a guard sees as a SIGBUS that
 	 * no access caused). Installed in this order, ours is on top and
 	 * hands libwayland's faults down to it. */
-	struct wayland_peer *peer = wayland_peer_create(fd, PEER_WIDTH, PEER_HEIGHT);
+	struct wayland_peer *peer =
+		wayland_peer_create(fd, PEER_WIDTH, PEER_HEIGHT, WL_SHM_FORMAT_ARGB8888);
 	struct wl_shm_buffer *wl_buffer = peer != NULL ? wayland_peer_get_buffer(peer) : NULL;
 	if (wl_buffer != NULL) {
 		wl_shm_buffer_begin_access(wl_buffer);

@@ -95,7 +95,7 @@ find_shm_buffer(struct wl_resource *resource, void *user_data)
 }
 
 struct wayland_peer *
-wayland_peer_create(int fd, int32_t width, int32_t height)
+wayland_peer_create(int fd, int32_t width, int32_t height, uint32_t format)
 {
 	struct wayland_peer *peer = calloc(1, sizeof(*peer));
 	if (peer == NULL) {
@@ -144,8 +144,7 @@ wayland_peer_create(int fd, int32_t width, int32_t height)
 
 	int32_t stride = width * 4;
 	peer->shm_pool = wl_shm_create_pool(peer->shm, fd, stride * height);
-	peer->buffer = wl_shm_pool_create_buffer(
-		peer->shm_pool, 0, width, height, stride, WL_SHM_FORMAT_ARGB8888);
+	peer->buffer = wl_shm_pool_create_buffer(peer->shm_pool, 0, width, height, stride, format);
 	for (int i = 0; peer->server_buffer == NULL && i < PUMP_ROUNDS_MAX; i++) {
 		if (pump(peer) != 0) {
 			break;

@@ -16,13 +16,13 @@ struct wl_shm_buffer;
 struct wayland_peer;
 
 /**
- * Share @p fd (borrowed) through wl_shm as one pool holding one ARGB8888
- * buffer of @p width x @p height pixels at offset 0, and wait until the
- * server has made the buffer. Returns NULL, with the reason on stderr, if
- * that fails.
+ * Share @p fd (borrowed) through wl_shm as one pool holding one buffer of
+ * @p width x @p height pixels at offset 0, in @p format (a wl_shm format of
+ * 4 bytes a pixel: ARGB8888, XRGB8888), and wait until the server has made
+ * the buffer. Returns NULL, with the reason on stderr, if that fails.
  */
 struct wayland_peer *
-wayland_peer_create(int fd, int32_t width, int32_t height);
+wayland_peer_create(int fd, int32_t width, int32_t height, uint32_t format);
 
 /** The server's wl_shm_buffer over the shared bytes. */
 struct wl_shm_buffer *

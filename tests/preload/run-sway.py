@@ -62,7 +62,6 @@ hostile = _import_hostile()
 attack = hostile.attack
 finish = hostile.finish
 hostile_env = hostile.hostile_env
-CONNECTED = hostile.CONNECTED
 PROTOCOL_ERROR = hostile.PROTOCOL_ERROR
 CONNECTION_LOST = hostile.CONNECTION_LOST
 INVALID_FD = hostile.INVALID_FD
