@@ -129,9 +129,10 @@ shmguard_access_begin(struct shmguard_pool *pool, uint64_t offset, uint64_t leng
 	return 0;
 }
 
-int
-access_begin_pinned(struct generation *generation, uint64_t offset, uint64_t length,
-	enum shmguard_access_mode mode, struct shmguard_access **access, void **data)
+static __attribute__((noinline, cold)) int
+access_begin_pinned_slow(struct generation *generation, uint64_t offset, uint64_t length,
+	enum shmguard_access_mode mode, const void *tag, struct shmguard_access **access,
+	void **data)
 {
 	struct guard_thread *thread = guard_thread();
 	if (thread == NULL) {
@@ -156,8 +157,35 @@ access_begin_pinned(struct generation *generation, uint64_t offset, uint64_t len
 	atomic_store_explicit(&window->region, &generation->region, memory_order_relaxed);
 	guard_publish();
 	window_push(thread, window, depth, offset, length, mode);
+	window->tag = tag;
 	*access = (struct shmguard_access *)window;
 	*data = base + offset;
+	return 0;
+}
+
+int
+access_begin_pinned(struct generation *generation, uint64_t offset, uint64_t length,
+	enum shmguard_access_mode mode, const void *tag, struct shmguard_access **access,
+	void **data)
+{
+	struct guard_thread *thread = guard_current_thread;
+	if (unlikely(thread == NULL || mode != SHMGUARD_ACCESS_READ ||
+		    thread->depth >= GUARD_MAX_WINDOWS || offset > generation->size ||
+		    length > generation->size - offset)) {
+		return access_begin_pinned_slow(
+			generation, offset, length, mode, tag, access, data);
+	}
+	/* Pinned: no resize can take the generation away, so no race to
+	 * lose and nothing to check after publishing. */
+	unsigned depth = thread->depth;
+	struct guard_window *window = &thread->windows[depth];
+	window->epoch = atomic_load_explicit(&guard_retire_epoch, memory_order_acquire);
+	atomic_store_explicit(&window->region, &generation->region, memory_order_relaxed);
+	guard_publish();
+	window_push(thread, window, depth, offset, length, mode);
+	window->tag = tag;
+	*access = (struct shmguard_access *)window;
+	*data = (uint8_t *)generation->region.read_start + offset;
 	return 0;
 }
 

@@ -13,10 +13,11 @@ struct generation;
 
 /* Open a window on @p generation, which the caller has pinned (so no
  * resize can take it away: no race to lose), rather than on its pool's
- * current generation. */
+ * current generation; marked with @p tag (see access_set_tag()). */
 int
 access_begin_pinned(struct generation *generation, uint64_t offset, uint64_t length,
-	enum shmguard_access_mode mode, struct shmguard_access **access, void **data);
+	enum shmguard_access_mode mode, const void *tag, struct shmguard_access **access,
+	void **data);
 
 /* This thread's innermost open window marked with @p tag, or NULL. */
 struct shmguard_access *

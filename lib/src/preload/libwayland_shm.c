@@ -20,7 +20,6 @@
 
 #include "shmguard/wayland.h"
 
-#include "../access.h"
 #include "../log.h"
 #include "../wayland/buffer.h"
 #include "../wayland/buffer_hold.h"
@@ -160,10 +159,7 @@ wl_shm_buffer_begin_access(struct wl_shm_buffer *buffer)
 PRELOAD_EXPORT void
 wl_shm_buffer_end_access(struct wl_shm_buffer *buffer)
 {
-	if (access_find_tagged(buffer) == NULL) {
-		return;
-	}
-	shmguard_buffer_end_access(to_buffer(buffer), NULL);
+	buffer_end_access_if_open(to_buffer(buffer));
 }
 
 PRELOAD_EXPORT struct wl_shm_pool *

@@ -322,20 +322,34 @@ shmguard_buffer_begin_access(
 	struct shmguard_buffer *buffer, enum shmguard_access_mode mode, void **data)
 {
 	struct shmguard_access *access;
-	int ret;
 	if (buffer->pinned != NULL) {
-		ret = access_begin_pinned(
-			buffer->pinned, buffer->offset, buffer->span, mode, &access, data);
-	} else {
-		revalidate_if_pending(buffer);
-		ret = shmguard_access_begin(
-			buffer->core, buffer->offset, buffer->span, mode, &access, data);
+		return access_begin_pinned(
+			buffer->pinned, buffer->offset, buffer->span, mode, buffer, &access, data);
 	}
+	revalidate_if_pending(buffer);
+	int ret = shmguard_access_begin(
+		buffer->core, buffer->offset, buffer->span, mode, &access, data);
 	if (unlikely(ret != 0)) {
 		return ret;
 	}
 	access_set_tag(access, buffer);
 	return 0;
+}
+
+/* Close @p access, @p buffer's, and apply the policy on a fault. */
+static bool
+end_found_access(struct shmguard_buffer *buffer, struct shmguard_access *access,
+	struct shmguard_fault_report *report)
+{
+	struct shmguard_fault_report local;
+	if (report == NULL) {
+		report = &local;
+	}
+	bool faulted = shmguard_access_end(access, report);
+	if (unlikely(faulted)) {
+		buffer_fault_seen(buffer, report);
+	}
+	return faulted;
 }
 
 SHMGUARD_EXPORT bool
@@ -346,16 +360,16 @@ shmguard_buffer_end_access(struct shmguard_buffer *buffer, struct shmguard_fault
 	if (access == NULL) {
 		return false;
 	}
+	return end_found_access(buffer, access, report);
+}
 
-	struct shmguard_fault_report local;
-	if (report == NULL) {
-		report = &local;
+void
+buffer_end_access_if_open(struct shmguard_buffer *buffer)
+{
+	struct shmguard_access *access = access_find_tagged(buffer);
+	if (access != NULL) {
+		end_found_access(buffer, access, NULL);
 	}
-	bool faulted = shmguard_access_end(access, report);
-	if (unlikely(faulted)) {
-		buffer_fault_seen(buffer, report);
-	}
-	return faulted;
 }
 
 void *

@@ -45,6 +45,11 @@ buffer_create_standalone(struct shmguard_shm *shm, struct wl_client *client, uin
 void *
 buffer_pinned_data(const struct shmguard_buffer *buffer);
 
+/* shmguard_buffer_end_access() for libwayland's contract: no-op if no
+ * access on @p buffer is open on this thread (its begin failed). */
+void
+buffer_end_access_if_open(struct shmguard_buffer *buffer);
+
 /* A fault seen by an access on @p buffer: the policy runs once per fault
  * of a mapping generation (at once on the display thread, else handed
  * over). Any thread. */
