@@ -515,18 +515,6 @@ window_pairs_ns(struct shmguard_pool *pool, unsigned pairs)
 	return (double)(sample_now_ns() - start) / pairs;
 }
 
-static double
-wl_shm_pairs_ns(struct wl_shm_buffer *buffer, unsigned pairs)
-{
-	uint64_t start = sample_now_ns();
-	for (unsigned i = 0; i < pairs; i++) {
-		wl_shm_buffer_begin_access(buffer);
-		clobber(buffer);
-		wl_shm_buffer_end_access(buffer);
-	}
-	return (double)(sample_now_ns() - start) / pairs;
-}
-
 static void
 bench_window_cost(struct shmguard_pool *pool, struct wl_shm_buffer *wl_buffer, unsigned runs)
 {
@@ -542,15 +530,17 @@ bench_window_cost(struct shmguard_pool *pool, struct wl_shm_buffer *wl_buffer, u
 	}
 	window_pairs_ns(pool, WINDOW_PAIRS_PER_BLOCK);
 	if (wl_buffer != NULL) {
-		wl_shm_pairs_ns(wl_buffer, WINDOW_PAIRS_PER_BLOCK);
+		wayland_peer_time_pairs_ns(wl_buffer, WINDOW_PAIRS_PER_BLOCK);
 	}
 	for (size_t block = 0; block < blocks; block++) {
 		if (wl_buffer != NULL && block % 2 == 1) {
-			theirs[block] = wl_shm_pairs_ns(wl_buffer, WINDOW_PAIRS_PER_BLOCK);
+			theirs[block] =
+				wayland_peer_time_pairs_ns(wl_buffer, WINDOW_PAIRS_PER_BLOCK);
 		}
 		ours[block] = window_pairs_ns(pool, WINDOW_PAIRS_PER_BLOCK);
 		if (wl_buffer != NULL && block % 2 == 0) {
-			theirs[block] = wl_shm_pairs_ns(wl_buffer, WINDOW_PAIRS_PER_BLOCK);
+			theirs[block] =
+				wayland_peer_time_pairs_ns(wl_buffer, WINDOW_PAIRS_PER_BLOCK);
 		}
 		ratios[block] = wl_buffer != NULL ? ours[block] / theirs[block] : 0;
 	}

@@ -117,12 +117,14 @@ clobber(void *pointer)
 	__asm__ volatile("" : : "r"(pointer) : "memory");
 }
 
+/* Move all @p length bytes through @p fd: read when @p into is true, else
+ * write. 0, or -1 at end of file or on an error. */
 static int
-write_all(int fd, const void *bytes, size_t length)
+transfer_all(int fd, void *bytes, size_t length, bool into)
 {
-	const char *at = bytes;
+	char *at = bytes;
 	while (length > 0) {
-		ssize_t done = write(fd, at, length);
+		ssize_t done = into ? read(fd, at, length) : write(fd, at, length);
 		if (done < 0 && errno == EINTR) {
 			continue;
 		}
@@ -135,23 +137,17 @@ write_all(int fd, const void *bytes, size_t length)
 	return 0;
 }
 
+static int
+write_all(int fd, const void *bytes, size_t length)
+{
+	return transfer_all(fd, (void *)bytes, length, false);
+}
+
 /* 0, or -1 at end of file or on an error. */
 static int
 read_all(int fd, void *bytes, size_t length)
 {
-	char *at = bytes;
-	while (length > 0) {
-		ssize_t done = read(fd, at, length);
-		if (done < 0 && errno == EINTR) {
-			continue;
-		}
-		if (done <= 0) {
-			return -1;
-		}
-		at += done;
-		length -= (size_t)done;
-	}
-	return 0;
+	return transfer_all(fd, bytes, length, true);
 }
 
 /* ---- a worker: one display, one client, one buffer ---- */
@@ -167,35 +163,6 @@ struct worker {
 	pixman_image_t *target;
 #endif
 };
-
-static int
-fill_memfd(void)
-{
-	int fd = memfd_create("bench-preload", MFD_CLOEXEC);
-	if (fd < 0 || ftruncate(fd, (off_t)SIZE) != 0) {
-		return -1;
-	}
-	uint32_t *pixels = mmap(NULL, SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (pixels == MAP_FAILED) {
-		return -1;
-	}
-	for (size_t i = 0; i < SIZE / 4; i++) {
-		pixels[i] = (uint32_t)(i * 2654435761u >> 3);
-	}
-	munmap(pixels, SIZE);
-	return fd;
-}
-
-static double
-time_pairs_ns(struct wl_shm_buffer *buffer, unsigned pairs)
-{
-	uint64_t start = sample_now_ns();
-	for (unsigned i = 0; i < pairs; i++) {
-		wl_shm_buffer_begin_access(buffer);
-		wl_shm_buffer_end_access(buffer);
-	}
-	return (double)(sample_now_ns() - start) / pairs;
-}
 
 static void
 copy_in_window(struct worker *worker)
@@ -275,7 +242,7 @@ run_round(struct worker *worker, struct round_result *result)
 {
 	memset(result, 0, sizeof(*result));
 	for (unsigned b = 0; b < PAIR_BLOCKS; b++) {
-		result->pair_ns[b] = time_pairs_ns(worker->buffer, PAIRS_PER_BLOCK);
+		result->pair_ns[b] = wayland_peer_time_pairs_ns(worker->buffer, PAIRS_PER_BLOCK);
 	}
 	/* What one kind leaves in the cache helps or hinders the next: the
 	 * samples go through every order of the kinds in turn, so that each
@@ -316,7 +283,7 @@ worker_main(int in, int out)
 		snprintf(hello.served_by, sizeof(hello.served_by), "(unknown)");
 	}
 
-	worker.memfd = fill_memfd();
+	worker.memfd = sample_pattern_memfd("bench-preload", SIZE);
 	if (worker.memfd < 0) {
 		snprintf(hello.message, sizeof(hello.message), "memfd: %s", strerror(errno));
 		goto err_hello;

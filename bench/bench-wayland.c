@@ -34,20 +34,14 @@
 #include <wayland-server.h>
 
 #include <shmguard/pixman.h>
+
+#include "sample.h"
 #include <shmguard/wayland.h>
 
 #define WIDTH 1920
 #define HEIGHT 1080
 #define STRIDE (WIDTH * 4)
 #define SIZE ((size_t)STRIDE * HEIGHT)
-
-static uint64_t
-now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static int
 compare_double(const void *a, const void *b)
@@ -140,14 +134,14 @@ static volatile uint32_t sink;
 static double
 ours_begin_end_ns(struct shmguard_buffer *buffer, unsigned iterations)
 {
-	uint64_t start = now_ns();
+	uint64_t start = sample_now_ns();
 	for (unsigned i = 0; i < iterations; i++) {
 		void *data;
 		shmguard_buffer_begin_access(buffer, SHMGUARD_ACCESS_READ, &data);
 		sink += *(const volatile uint8_t *)data;
 		shmguard_buffer_end_access(buffer, NULL);
 	}
-	return (double)(now_ns() - start) / iterations;
+	return (double)(sample_now_ns() - start) / iterations;
 }
 
 static double
@@ -157,7 +151,7 @@ core_begin_end_ns(struct shmguard_buffer *buffer, unsigned iterations)
 	uint64_t offset = shmguard_buffer_get_offset(buffer);
 	uint64_t length = (uint64_t)shmguard_buffer_get_stride(buffer) *
 		(uint64_t)shmguard_buffer_get_height(buffer);
-	uint64_t start = now_ns();
+	uint64_t start = sample_now_ns();
 	for (unsigned i = 0; i < iterations; i++) {
 		struct shmguard_access *access;
 		void *data;
@@ -165,56 +159,37 @@ core_begin_end_ns(struct shmguard_buffer *buffer, unsigned iterations)
 		sink += *(const volatile uint8_t *)data;
 		shmguard_access_end(access, NULL);
 	}
-	return (double)(now_ns() - start) / iterations;
+	return (double)(sample_now_ns() - start) / iterations;
 }
 
 static double
 libwayland_begin_end_ns(struct wl_shm_buffer *buffer, unsigned iterations)
 {
-	uint64_t start = now_ns();
+	uint64_t start = sample_now_ns();
 	for (unsigned i = 0; i < iterations; i++) {
 		wl_shm_buffer_begin_access(buffer);
 		sink += *(const volatile uint8_t *)wl_shm_buffer_get_data(buffer);
 		wl_shm_buffer_end_access(buffer);
 	}
-	return (double)(now_ns() - start) / iterations;
+	return (double)(sample_now_ns() - start) / iterations;
 }
 
 static double
 composite_adapter_us(struct shmguard_buffer *buffer, pixman_image_t *dst, pixman_op_t op)
 {
-	uint64_t start = now_ns();
+	uint64_t start = sample_now_ns();
 	pixman_image_t *src = shmguard_pixman_image_begin(buffer, SHMGUARD_ACCESS_READ);
 	pixman_image_composite32(op, src, NULL, dst, 0, 0, 0, 0, 0, 0, WIDTH, HEIGHT);
 	shmguard_pixman_image_end(buffer, src, NULL);
-	return (double)(now_ns() - start) / 1000.0;
+	return (double)(sample_now_ns() - start) / 1000.0;
 }
 
 static double
 composite_plain_us(pixman_image_t *src, pixman_image_t *dst, pixman_op_t op)
 {
-	uint64_t start = now_ns();
+	uint64_t start = sample_now_ns();
 	pixman_image_composite32(op, src, NULL, dst, 0, 0, 0, 0, 0, 0, WIDTH, HEIGHT);
-	return (double)(now_ns() - start) / 1000.0;
-}
-
-static int
-fill_memfd(void)
-{
-	int fd = memfd_create("bench-wayland", MFD_CLOEXEC);
-	if (fd < 0 || ftruncate(fd, (off_t)SIZE) != 0) {
-		return -1;
-	}
-	uint32_t *pixels = mmap(NULL, SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (pixels == MAP_FAILED) {
-		return -1;
-	}
-	for (size_t i = 0; i < SIZE / 4; i++) {
-		/* Half-transparent, varied colours: OVER has real work to do. */
-		pixels[i] = 0x80000000u | (uint32_t)(i * 2654435761u >> 8);
-	}
-	munmap(pixels, SIZE);
-	return fd;
+	return (double)(sample_now_ns() - start) / 1000.0;
 }
 
 int
@@ -239,7 +214,7 @@ main(int argc, char **argv)
 
 	int sv[2];
 	struct client_thread thread = {0};
-	thread.memfd = fill_memfd();
+	thread.memfd = sample_pattern_memfd("bench-wayland", SIZE);
 	if (thread.memfd < 0 || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
 		fprintf(stderr, "bench-wayland: set-up failed: %s\n", strerror(errno));
 		return 1;

@@ -1,6 +1,8 @@
-/* Timing samples and their order statistics. */
+/* Timing samples and their order statistics, and the pixels benchmarks read. */
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "sample.h"
 
@@ -43,4 +45,25 @@ sample_stats_of(double *values, size_t count)
 		.q3 = quantile(values, count, 0.75),
 	};
 	return stats;
+}
+
+int
+sample_pattern_memfd(const char *name, size_t size)
+{
+	int fd = memfd_create(name, MFD_CLOEXEC);
+	if (fd < 0) {
+		return -1;
+	}
+	uint32_t *pixels = ftruncate(fd, (off_t)size) == 0
+		? mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)
+		: MAP_FAILED;
+	if (pixels == MAP_FAILED) {
+		close(fd);
+		return -1;
+	}
+	for (size_t i = 0; i < size / 4; i++) {
+		pixels[i] = 0x80000000u | (uint32_t)(i * 2654435761u >> 8);
+	}
+	munmap(pixels, size);
+	return fd;
 }

@@ -24,4 +24,9 @@ sample_now_ns(void);
 struct sample_stats
 sample_stats_of(double *values, size_t count);
 
+/* A memfd named @p name of @p size bytes of half-transparent, varied
+ * 32-bit pixels (OVER has real work to do on them); -1 on failure. */
+int
+sample_pattern_memfd(const char *name, size_t size);
+
 #endif

@@ -14,6 +14,7 @@
 #include <wayland-client.h>
 #include <wayland-server-core.h>
 
+#include "sample.h"
 #include "wayland-peer.h"
 
 /* Pump rounds before giving up on an answer that never comes. */
@@ -195,4 +196,17 @@ wayland_peer_destroy(struct wayland_peer *peer)
 		wl_display_destroy(peer->server);
 	}
 	free(peer);
+}
+
+double
+wayland_peer_time_pairs_ns(struct wl_shm_buffer *buffer, unsigned pairs)
+{
+	uint64_t start = sample_now_ns();
+	for (unsigned i = 0; i < pairs; i++) {
+		wl_shm_buffer_begin_access(buffer);
+		/* Keep the compiler from merging or dropping the pairs. */
+		__asm__ volatile("" : : "r"(buffer) : "memory");
+		wl_shm_buffer_end_access(buffer);
+	}
+	return (double)(sample_now_ns() - start) / pairs;
 }

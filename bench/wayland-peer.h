@@ -28,6 +28,15 @@ wayland_peer_create(int fd, int32_t width, int32_t height, uint32_t format);
 struct wl_shm_buffer *
 wayland_peer_get_buffer(struct wayland_peer *peer);
 
+/**
+ * Time @p pairs of wl_shm_buffer_begin_access() + _end_access() on
+ * @p buffer, back to back; returns nanoseconds a pair. Whichever
+ * definition the dynamic linker binds (libwayland's, or a preload's) is
+ * the one timed.
+ */
+double
+wayland_peer_time_pairs_ns(struct wl_shm_buffer *buffer, unsigned pairs);
+
 /** Disconnect the client and destroy the display. NULL is a no-op. */
 void
 wayland_peer_destroy(struct wayland_peer *peer);

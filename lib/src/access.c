@@ -47,13 +47,13 @@ window_publish(struct shmguard_pool *pool, struct guard_window *window)
 /* Fill in an already published window and push it on the stack. */
 static inline void
 window_push(struct guard_thread *thread, struct guard_window *window, unsigned depth,
-	uint64_t offset, uint64_t length, enum shmguard_access_mode mode)
+	uint64_t offset, uint64_t length, enum shmguard_access_mode mode, const void *tag)
 {
 	window->jump = NULL;
 	window->fault = 0;
 	window->span_end = offset + length;
 	window->mode = (uint8_t)mode;
-	window->tag = NULL;
+	window->tag = tag;
 	atomic_signal_fence(memory_order_seq_cst);
 	thread->depth = depth + 1;
 }
@@ -73,7 +73,8 @@ window_withdraw(struct guard_window *window)
  * (maybe making the write mapping), a lost race with a resize, errors. */
 static __attribute__((noinline, cold)) int
 access_begin_slow(struct shmguard_pool *pool, uint64_t offset, uint64_t length,
-	enum shmguard_access_mode mode, struct shmguard_access **access, void **data)
+	enum shmguard_access_mode mode, const void *tag, struct shmguard_access **access,
+	void **data)
 {
 	struct guard_thread *thread = guard_thread();
 	if (thread == NULL) {
@@ -97,20 +98,22 @@ access_begin_slow(struct shmguard_pool *pool, uint64_t offset, uint64_t length,
 		window_withdraw(window);
 		return ret;
 	}
-	window_push(thread, window, depth, offset, length, mode);
+	window_push(thread, window, depth, offset, length, mode, tag);
 	*access = (struct shmguard_access *)window;
 	*data = base + offset;
 	return 0;
 }
 
-SHMGUARD_EXPORT int
-shmguard_access_begin(struct shmguard_pool *pool, uint64_t offset, uint64_t length,
-	enum shmguard_access_mode mode, struct shmguard_access **access, void **data)
+/* The fast path, for the exported call and for tagged windows. */
+static inline int
+access_begin_on_pool(struct shmguard_pool *pool, uint64_t offset, uint64_t length,
+	enum shmguard_access_mode mode, const void *tag, struct shmguard_access **access,
+	void **data)
 {
 	struct guard_thread *thread = guard_current_thread;
 	if (unlikely(thread == NULL || mode != SHMGUARD_ACCESS_READ ||
 		    thread->depth >= GUARD_MAX_WINDOWS)) {
-		return access_begin_slow(pool, offset, length, mode, access, data);
+		return access_begin_slow(pool, offset, length, mode, tag, access, data);
 	}
 	unsigned depth = thread->depth;
 	struct guard_window *window = &thread->windows[depth];
@@ -121,25 +124,52 @@ shmguard_access_begin(struct shmguard_pool *pool, uint64_t offset, uint64_t leng
 	if (unlikely(atomic_load_explicit(&pool->current, memory_order_acquire) != generation ||
 		    offset > generation->size || length > generation->size - offset)) {
 		window_withdraw(window);
-		return access_begin_slow(pool, offset, length, mode, access, data);
+		return access_begin_slow(pool, offset, length, mode, tag, access, data);
 	}
-	window_push(thread, window, depth, offset, length, mode);
+	window_push(thread, window, depth, offset, length, mode, tag);
 	*access = (struct shmguard_access *)window;
 	*data = (uint8_t *)generation->region.read_start + offset;
 	return 0;
 }
 
+SHMGUARD_EXPORT int
+shmguard_access_begin(struct shmguard_pool *pool, uint64_t offset, uint64_t length,
+	enum shmguard_access_mode mode, struct shmguard_access **access, void **data)
+{
+	return access_begin_on_pool(pool, offset, length, mode, NULL, access, data);
+}
+
+int
+access_begin_tagged(struct shmguard_pool *pool, uint64_t offset, uint64_t length,
+	enum shmguard_access_mode mode, const void *tag, void **data)
+{
+	struct shmguard_access *access;
+	return access_begin_on_pool(pool, offset, length, mode, tag, &access, data);
+}
+
+/* Open a window on a pinned generation: no resize can take it away, so
+ * there is no race to lose and nothing to check after publishing. */
+static inline void
+window_open_pinned(struct guard_thread *thread, struct generation *generation, uint64_t offset,
+	uint64_t length, enum shmguard_access_mode mode, const void *tag)
+{
+	unsigned depth = thread->depth;
+	struct guard_window *window = &thread->windows[depth];
+	window->epoch = atomic_load_explicit(&guard_retire_epoch, memory_order_acquire);
+	atomic_store_explicit(&window->region, &generation->region, memory_order_relaxed);
+	guard_publish();
+	window_push(thread, window, depth, offset, length, mode, tag);
+}
+
 static __attribute__((noinline, cold)) int
 access_begin_pinned_slow(struct generation *generation, uint64_t offset, uint64_t length,
-	enum shmguard_access_mode mode, const void *tag, struct shmguard_access **access,
-	void **data)
+	enum shmguard_access_mode mode, const void *tag, void **data)
 {
 	struct guard_thread *thread = guard_thread();
 	if (thread == NULL) {
 		return -ENOMEM;
 	}
-	unsigned depth = thread->depth;
-	if (depth >= GUARD_MAX_WINDOWS) {
+	if (thread->depth >= GUARD_MAX_WINDOWS) {
 		return -EMFILE;
 	}
 	if (offset > generation->size || length > generation->size - offset) {
@@ -152,39 +182,22 @@ access_begin_pinned_slow(struct generation *generation, uint64_t offset, uint64_
 			return ret;
 		}
 	}
-	struct guard_window *window = &thread->windows[depth];
-	window->epoch = atomic_load_explicit(&guard_retire_epoch, memory_order_acquire);
-	atomic_store_explicit(&window->region, &generation->region, memory_order_relaxed);
-	guard_publish();
-	window_push(thread, window, depth, offset, length, mode);
-	window->tag = tag;
-	*access = (struct shmguard_access *)window;
+	window_open_pinned(thread, generation, offset, length, mode, tag);
 	*data = base + offset;
 	return 0;
 }
 
 int
 access_begin_pinned(struct generation *generation, uint64_t offset, uint64_t length,
-	enum shmguard_access_mode mode, const void *tag, struct shmguard_access **access,
-	void **data)
+	enum shmguard_access_mode mode, const void *tag, void **data)
 {
 	struct guard_thread *thread = guard_current_thread;
 	if (unlikely(thread == NULL || mode != SHMGUARD_ACCESS_READ ||
 		    thread->depth >= GUARD_MAX_WINDOWS || offset > generation->size ||
 		    length > generation->size - offset)) {
-		return access_begin_pinned_slow(
-			generation, offset, length, mode, tag, access, data);
+		return access_begin_pinned_slow(generation, offset, length, mode, tag, data);
 	}
-	/* Pinned: no resize can take the generation away, so no race to
-	 * lose and nothing to check after publishing. */
-	unsigned depth = thread->depth;
-	struct guard_window *window = &thread->windows[depth];
-	window->epoch = atomic_load_explicit(&guard_retire_epoch, memory_order_acquire);
-	atomic_store_explicit(&window->region, &generation->region, memory_order_relaxed);
-	guard_publish();
-	window_push(thread, window, depth, offset, length, mode);
-	window->tag = tag;
-	*access = (struct shmguard_access *)window;
+	window_open_pinned(thread, generation, offset, length, mode, tag);
 	*data = (uint8_t *)generation->region.read_start + offset;
 	return 0;
 }
@@ -243,6 +256,21 @@ access_end_slow(struct guard_thread *thread, struct guard_window *window,
 	return packed != 0;
 }
 
+/* Close this thread's open @p window: the fast path. */
+static inline bool
+access_end_window(struct guard_thread *thread, struct guard_window *window,
+	struct guard_region *region, struct shmguard_fault_report *report)
+{
+	if (unlikely(window->fault != 0 ||
+		    atomic_load_explicit(&region->first_fault, memory_order_relaxed) != 0 ||
+		    generation_from_region(region)->read_strategy == SHMGUARD_STRATEGY_NOSIGBUS)) {
+		return access_end_slow(thread, window, region, report);
+	}
+	window_pop(thread, window);
+	fault_report_fill(report, 0, 0);
+	return false;
+}
+
 SHMGUARD_EXPORT bool
 shmguard_access_end(struct shmguard_access *access, struct shmguard_fault_report *report)
 {
@@ -253,15 +281,7 @@ shmguard_access_end(struct shmguard_access *access, struct shmguard_fault_report
 		"access window ended on a thread that did not begin it");
 	struct guard_region *region = atomic_load_explicit(&window->region, memory_order_relaxed);
 	assert(region != NULL && "access window ended twice");
-
-	if (unlikely(window->fault != 0 ||
-		    atomic_load_explicit(&region->first_fault, memory_order_relaxed) != 0 ||
-		    generation_from_region(region)->read_strategy == SHMGUARD_STRATEGY_NOSIGBUS)) {
-		return access_end_slow(thread, window, region, report);
-	}
-	window_pop(thread, window);
-	fault_report_fill(report, 0, 0);
-	return false;
+	return access_end_window(thread, window, region, report);
 }
 
 /* The library's own copy, under sigsetjmp: into the pool for WRITE (from
@@ -301,25 +321,20 @@ shmguard_pool_write(struct shmguard_pool *pool, uint64_t offset, const void *src
 	return guarded_copy(pool, offset, length, SHMGUARD_ACCESS_WRITE, NULL, src, report);
 }
 
-void
-access_set_tag(struct shmguard_access *access, const void *tag)
-{
-	((struct guard_window *)access)->tag = tag;
-}
-
-struct shmguard_access *
-access_find_tagged(const void *tag)
+int
+access_end_tagged(const void *tag, struct shmguard_fault_report *report)
 {
 	struct guard_thread *thread = guard_current_thread;
 	if (thread == NULL) {
-		return NULL;
+		return -1;
 	}
 	for (unsigned i = thread->depth; i-- > 0;) {
 		struct guard_window *window = &thread->windows[i];
-		if (window->tag == tag &&
-			atomic_load_explicit(&window->region, memory_order_relaxed) != NULL) {
-			return (struct shmguard_access *)window;
+		struct guard_region *region =
+			atomic_load_explicit(&window->region, memory_order_relaxed);
+		if (window->tag == tag && region != NULL) {
+			return access_end_window(thread, window, region, report) ? 1 : 0;
 		}
 	}
-	return NULL;
+	return -1;
 }

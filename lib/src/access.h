@@ -4,23 +4,25 @@
 
 #include "shmguard/shmguard.h"
 
-/* Mark an open window with what it was opened for (e.g. a buffer), so that
- * the caller can find it again by that alone. */
-void
-access_set_tag(struct shmguard_access *access, const void *tag);
-
 struct generation;
 
-/* Open a window on @p generation, which the caller has pinned (so no
- * resize can take it away: no race to lose), rather than on its pool's
- * current generation; marked with @p tag (see access_set_tag()). */
+/* shmguard_access_begin(), with the window marked with what it was opened
+ * for (@p tag: a buffer), so that access_end_tagged() finds it by that
+ * alone. */
+int
+access_begin_tagged(struct shmguard_pool *pool, uint64_t offset, uint64_t length,
+	enum shmguard_access_mode mode, const void *tag, void **data);
+
+/* The same on @p generation, which the caller has pinned (so no resize can
+ * take it away: no race to lose), rather than on its pool's current
+ * generation. */
 int
 access_begin_pinned(struct generation *generation, uint64_t offset, uint64_t length,
-	enum shmguard_access_mode mode, const void *tag, struct shmguard_access **access,
-	void **data);
+	enum shmguard_access_mode mode, const void *tag, void **data);
 
-/* This thread's innermost open window marked with @p tag, or NULL. */
-struct shmguard_access *
-access_find_tagged(const void *tag);
+/* End this thread's innermost open window marked with @p tag: -1 if there
+ * is none, else 1 if it saw a fault (@p report filled), 0 if not. */
+int
+access_end_tagged(const void *tag, struct shmguard_fault_report *report);
 
 #endif

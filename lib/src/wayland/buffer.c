@@ -321,32 +321,25 @@ SHMGUARD_EXPORT int
 shmguard_buffer_begin_access(
 	struct shmguard_buffer *buffer, enum shmguard_access_mode mode, void **data)
 {
-	struct shmguard_access *access;
-	if (buffer->pinned != NULL) {
+	if (unlikely(buffer->pinned != NULL)) {
 		return access_begin_pinned(
-			buffer->pinned, buffer->offset, buffer->span, mode, buffer, &access, data);
+			buffer->pinned, buffer->offset, buffer->span, mode, buffer, data);
 	}
 	revalidate_if_pending(buffer);
-	int ret = shmguard_access_begin(
-		buffer->core, buffer->offset, buffer->span, mode, &access, data);
-	if (unlikely(ret != 0)) {
-		return ret;
-	}
-	access_set_tag(access, buffer);
-	return 0;
+	return access_begin_tagged(buffer->core, buffer->offset, buffer->span, mode, buffer, data);
 }
 
-/* Close @p access, @p buffer's, and apply the policy on a fault. */
-static bool
-end_found_access(struct shmguard_buffer *buffer, struct shmguard_access *access,
-	struct shmguard_fault_report *report)
+/* End this thread's most recent access on @p buffer and apply the policy
+ * on a fault: -1 if none is open, else whether it faulted. */
+static inline int
+end_tagged_access(struct shmguard_buffer *buffer, struct shmguard_fault_report *report)
 {
 	struct shmguard_fault_report local;
 	if (report == NULL) {
 		report = &local;
 	}
-	bool faulted = shmguard_access_end(access, report);
-	if (unlikely(faulted)) {
+	int faulted = access_end_tagged(buffer, report);
+	if (unlikely(faulted > 0)) {
 		buffer_fault_seen(buffer, report);
 	}
 	return faulted;
@@ -355,21 +348,15 @@ end_found_access(struct shmguard_buffer *buffer, struct shmguard_access *access,
 SHMGUARD_EXPORT bool
 shmguard_buffer_end_access(struct shmguard_buffer *buffer, struct shmguard_fault_report *report)
 {
-	struct shmguard_access *access = access_find_tagged(buffer);
-	assert(access != NULL && "shmguard_buffer_end_access() without a begin on this thread");
-	if (access == NULL) {
-		return false;
-	}
-	return end_found_access(buffer, access, report);
+	int faulted = end_tagged_access(buffer, report);
+	assert(faulted >= 0 && "shmguard_buffer_end_access() without a begin on this thread");
+	return faulted > 0;
 }
 
 void
 buffer_end_access_if_open(struct shmguard_buffer *buffer)
 {
-	struct shmguard_access *access = access_find_tagged(buffer);
-	if (access != NULL) {
-		end_found_access(buffer, access, NULL);
-	}
+	end_tagged_access(buffer, NULL);
 }
 
 void *
