@@ -165,10 +165,36 @@ guard_unhold(_Atomic(struct guard_region *) *slot)
 	atomic_store_explicit(slot, NULL, memory_order_release);
 }
 
+/* Hazard slots for threads that never opened a window, and so have no
+ * window stack (and handler_hazard) of their own: claimed by
+ * compare-and-swap, a full barrier, in the handler. */
+#define SPARE_HAZARDS 16
+
+static _Atomic(struct guard_region *) spare_hazards[SPARE_HAZARDS];
+
+/* Announce that the handler is looking at @p region; NULL if no slot is
+ * free (SPARE_HAZARDS handlers on unregistered threads at once). */
+static _Atomic(struct guard_region *) *
+hazard_claim(struct guard_thread *thread, struct guard_region *region)
+{
+	if (thread != NULL) {
+		atomic_store_explicit(&thread->handler_hazard, region, memory_order_relaxed);
+		guard_publish();
+		return &thread->handler_hazard;
+	}
+	for (unsigned i = 0; i < SPARE_HAZARDS; i++) {
+		struct guard_region *expected = NULL;
+		if (atomic_compare_exchange_strong(&spare_hazards[i], &expected, region)) {
+			return &spare_hazards[i];
+		}
+	}
+	return NULL;
+}
+
 /* A fault on a held region: zeros, the region's record, a notification.
- * The thread's hazard slot keeps the region from being unmapped while we
- * look at it (a thread that never registered has none: its compositor
- * would have to release the hold while reading the memory). */
+ * A hazard slot keeps the region from being unmapped while we look at it:
+ * the slot is re-read after the hazard is visible, so a release either
+ * sees the hazard in its reclaim scan or happened before and is seen here. */
 static bool
 handle_held_fault(struct guard_thread *thread, uintptr_t address)
 {
@@ -180,16 +206,14 @@ handle_held_fault(struct guard_thread *thread, uintptr_t address)
 			if (region == NULL) {
 				continue;
 			}
-			if (thread != NULL) {
-				atomic_store_explicit(
-					&thread->handler_hazard, region, memory_order_relaxed);
-				guard_publish();
-				if (atomic_load_explicit(&chunk->slots[i], memory_order_acquire) !=
-					region) {
-					atomic_store_explicit(&thread->handler_hazard, NULL,
-						memory_order_release);
-					continue;
-				}
+			_Atomic(struct guard_region *) *hazard = hazard_claim(thread, region);
+			if (hazard == NULL) {
+				continue;
+			}
+			if (atomic_load_explicit(&chunk->slots[i], memory_order_acquire) !=
+				region) {
+				atomic_store_explicit(hazard, NULL, memory_order_release);
+				continue;
 			}
 			uintptr_t start;
 			int prot;
@@ -205,10 +229,7 @@ handle_held_fault(struct guard_thread *thread, uintptr_t address)
 					/* The counter is full: a wake-up is pending anyway. */
 				}
 			}
-			if (thread != NULL) {
-				atomic_store_explicit(
-					&thread->handler_hazard, NULL, memory_order_release);
-			}
+			atomic_store_explicit(hazard, NULL, memory_order_release);
 			if (handled) {
 				return true;
 			}
@@ -526,6 +547,11 @@ guard_scan_begin_alone(void)
 bool
 guard_region_referenced(const struct guard_region *region)
 {
+	for (unsigned i = 0; i < SPARE_HAZARDS; i++) {
+		if (atomic_load_explicit(&spare_hazards[i], memory_order_acquire) == region) {
+			return true;
+		}
+	}
 	for (const struct guard_thread *t = registry; t != NULL; t = t->next) {
 		if (slot_refers_to(t, region)) {
 			return true;

@@ -227,6 +227,7 @@ generation_unmap(struct generation *generation)
 void
 generation_retire(struct generation *generation)
 {
+	atomic_store(&generation->retired, true);
 	pthread_mutex_lock(&retired_lock);
 	generation->next_retired = retired_list;
 	retired_list = generation;
@@ -278,8 +279,8 @@ generation_pin(struct generation *generation)
 void
 generation_unpin(struct generation *generation)
 {
-	if (atomic_fetch_sub(&generation->pins, 1) == 1) {
-		/* It may be retired and waiting only for this. */
+	if (atomic_fetch_sub(&generation->pins, 1) == 1 && atomic_load(&generation->retired)) {
+		/* Retired and maybe waiting only for this. */
 		generation_reclaim();
 	}
 }

@@ -13,6 +13,7 @@
 #ifndef SHMGUARD_MAPPING_H
 #define SHMGUARD_MAPPING_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -34,6 +35,8 @@ struct generation {
 	/* Holders of addresses into the mapping outside any window (see
 	 * generation_pin()); a pinned generation is never unmapped. */
 	_Atomic unsigned pins;
+	/* Set by generation_retire(). */
+	atomic_bool retired;
 	struct shmguard_budget *budget; /* borrowed from the owner */
 	/* Called once the generation is unmapped (the owner's reference). */
 	void (*on_unmapped)(void *owner);

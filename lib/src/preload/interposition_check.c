@@ -152,35 +152,102 @@ check_exports(const struct dl_phdr_info *info)
 	}
 }
 
-static int
-visit_object(struct dl_phdr_info *info, size_t size, void *data)
+/* The object's dynamic section, its string table and whether it names
+ * libwayland-server among its DT_NEEDED. */
+static bool
+needs_libwayland_server(const struct dl_phdr_info *info)
 {
-	bool *found = data;
-	if (info->dlpi_name != NULL && strstr(info->dlpi_name, "libwayland-server.so") != NULL) {
-		*found = true;
+	const ElfW(Dyn) *dynamic = NULL;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		if (info->dlpi_phdr[i].p_type == PT_DYNAMIC) {
+			dynamic = (const ElfW(Dyn) *)(info->dlpi_addr + info->dlpi_phdr[i].p_vaddr);
+		}
+	}
+	if (dynamic == NULL) {
+		return false;
+	}
+	const char *strings = NULL;
+	for (const ElfW(Dyn) *d = dynamic; d->d_tag != DT_NULL; d++) {
+		if (d->d_tag == DT_STRTAB) {
+			strings = dyn_address(info, d->d_un.d_ptr);
+		}
+	}
+	for (const ElfW(Dyn) *d = dynamic; strings != NULL && d->d_tag != DT_NULL; d++) {
+		if (d->d_tag == DT_NEEDED &&
+			strstr(strings + d->d_un.d_val, "libwayland-server.so") != NULL) {
+			return true;
+		}
+	}
+	return false;
+}
+
+struct scan {
+	uintptr_t self_base; /* the preload's own load address */
+	bool compositor; /* an object other than the preload needs libwayland-server */
+};
+
+static bool
+is_libwayland_server(const struct dl_phdr_info *info)
+{
+	return info->dlpi_name != NULL && strstr(info->dlpi_name, "libwayland-server.so") != NULL;
+}
+
+static int
+find_compositor(struct dl_phdr_info *info, size_t size, void *data)
+{
+	struct scan *scan = data;
+	if (info->dlpi_addr != scan->self_base && !is_libwayland_server(info) &&
+		needs_libwayland_server(info)) {
+		scan->compositor = true;
+	}
+	return 0;
+}
+
+static int
+check_libwayland_server(struct dl_phdr_info *info, size_t size, void *data)
+{
+	if (is_libwayland_server(info)) {
 		check_exports(info);
 	}
 	return 0;
 }
 
-void
-interposition_check_or_die(void)
+/* Whether the compositor's calls to @p name reach the preload: the symbol
+ * the dynamic linker finds is ours, or a PLT entry that an executable
+ * built without PIE made canonical for the function's address (it jumps
+ * to whatever the name resolves to: ours). */
+static bool
+reaches_preload(const char *name, const Dl_info *self)
 {
-	bool found = false;
-	dl_iterate_phdr(visit_object, &found);
-	if (!found) {
-		return;
+	void *resolved = dlsym(RTLD_DEFAULT, name);
+	Dl_info where;
+	const ElfW(Sym) *symbol = NULL;
+	if (resolved == NULL || dladdr1(resolved, &where, (void **)&symbol, RTLD_DL_SYMENT) == 0) {
+		return false;
 	}
+	return where.dli_fbase == self->dli_fbase ||
+		(symbol != NULL && symbol->st_shndx == SHN_UNDEF);
+}
+
+/* Check the process, if @p always or if it is a compositor (an object
+ * other than the preload needs libwayland-server). */
+static void
+check(bool always)
+{
 	Dl_info self;
 	/* Any address inside the preload names its object. */
 	if (dladdr(provided, &self) == 0) {
 		die("%s: cannot find the preload's own object", "dladdr");
 	}
+	struct scan scan = {.self_base = (uintptr_t)self.dli_fbase};
+	dl_iterate_phdr(find_compositor, &scan);
+	if (!always && !scan.compositor) {
+		/* A client the compositor started with the same environment. */
+		return;
+	}
+	dl_iterate_phdr(check_libwayland_server, NULL);
 	for (size_t i = 0; i < N_PROVIDED; i++) {
-		Dl_info where;
-		void *resolved = dlsym(RTLD_DEFAULT, provided[i]);
-		if (resolved == NULL || dladdr(resolved, &where) == 0 ||
-			where.dli_fbase != self.dli_fbase) {
+		if (!reaches_preload(provided[i], &self)) {
 			die("the compositor's calls to %s do not reach libshmguard-preload "
 			    "(it defines the function itself, e.g. a statically linked "
 			    "libwayland-server, or the preload is not loaded first)",
@@ -189,8 +256,14 @@ interposition_check_or_die(void)
 	}
 }
 
+void
+interposition_check_or_die(void)
+{
+	check(true);
+}
+
 __attribute__((constructor)) static void
 check_at_load(void)
 {
-	interposition_check_or_die();
+	check(false);
 }

@@ -11,8 +11,9 @@
  * - a loaded libwayland-server exports a wl_shm function the preload does
  *   not provide (a newer libwayland's): a compositor calling it would hand
  *   libwayland one of libshmguard's buffers.
- * Does nothing in a process without libwayland-server (a client the
- * compositor starts with the same environment).
+ * Runs at load in a process where an object other than the preload needs
+ * libwayland-server (a compositor; not a client the compositor starts
+ * with the same environment), and always when called.
  */
 void
 interposition_check_or_die(void);

@@ -7,7 +7,7 @@
  * documented contract on top of them.
  *
  * The opaque struct wl_shm_buffer * handed to the compositor is a
- * struct shmguard_buffer *, and struct wl_shm_pool * a struct buffer_hold *.
+ * struct shmguard_buffer *, and so is its struct wl_shm_pool *.
  */
 #include "config.h"
 
@@ -95,16 +95,13 @@ wl_shm_buffer_get(struct wl_resource *resource)
 	return (struct wl_shm_buffer *)shmguard_buffer_from_resource(resource);
 }
 
+/* Deprecated, and a stub in libwayland 1.21 that always returns NULL: so
+ * does this one. */
 PRELOAD_EXPORT struct wl_shm_buffer *
 wl_shm_buffer_create(struct wl_client *client, uint32_t id, int32_t width, int32_t height,
 	int32_t stride, uint32_t format)
 {
-	struct shmguard_shm *shm = shm_from_display(wl_client_get_display(client));
-	if (shm == NULL) {
-		return NULL;
-	}
-	return (struct wl_shm_buffer *)buffer_create_standalone(
-		shm, client, id, width, height, stride, format);
+	return NULL;
 }
 
 PRELOAD_EXPORT void *
@@ -162,21 +159,18 @@ wl_shm_buffer_end_access(struct wl_shm_buffer *buffer)
 	buffer_end_access_if_open(to_buffer(buffer));
 }
 
+/* The handle is the buffer itself: references count per buffer, so a
+ * second wl_shm_buffer_ref_pool() on it returns the same pointer, and
+ * every wl_shm_pool_unref() drops one. */
 PRELOAD_EXPORT struct wl_shm_pool *
 wl_shm_buffer_ref_pool(struct wl_shm_buffer *buffer)
 {
-	struct buffer_hold *hold = buffer_hold(to_buffer(buffer));
-	if (hold == NULL) {
-		/* libwayland's cannot fail: without memory there is no way to
-		 * keep the contract. */
-		fprintf(stderr, "libshmguard-preload: out of memory in wl_shm_buffer_ref_pool\n");
-		abort();
-	}
-	return (struct wl_shm_pool *)hold;
+	buffer_hold(to_buffer(buffer));
+	return (struct wl_shm_pool *)buffer;
 }
 
 PRELOAD_EXPORT void
 wl_shm_pool_unref(struct wl_shm_pool *pool)
 {
-	buffer_hold_release((struct buffer_hold *)pool);
+	buffer_hold_release((struct shmguard_buffer *)pool);
 }

@@ -368,34 +368,6 @@ buffer_pinned_data(const struct shmguard_buffer *buffer)
 	return (uint8_t *)buffer->pinned->region.read_start + buffer->offset;
 }
 
-struct shmguard_buffer *
-buffer_create_standalone(struct shmguard_shm *shm, struct wl_client *client, uint32_t id,
-	int32_t width, int32_t height, int32_t stride, uint32_t format)
-{
-	const struct shmguard_format_info *info = shmguard_format_get_info(format);
-	if (info == NULL || !shm_has_format(shm, format) || width <= 0 || height <= 0 ||
-		stride <= 0 || (uint64_t)stride % info->bytes_per_pixel != 0 ||
-		(uint64_t)stride < (uint64_t)width * info->bytes_per_pixel) {
-		return NULL;
-	}
-	struct shm_client *owner = shm_client_get_or_create(shm, client);
-	if (owner == NULL) {
-		return NULL;
-	}
-	uint64_t size = (uint64_t)stride * (uint64_t)height;
-	struct shm_pool *pool = shm_pool_create_private(owner, size);
-	if (pool == NULL) {
-		return NULL;
-	}
-	uint64_t span =
-		(uint64_t)stride * (uint64_t)(height - 1) + (uint64_t)width * info->bytes_per_pixel;
-	struct shmguard_buffer *buffer =
-		buffer_new(pool, client, id, 0, width, height, stride, format, span);
-	/* The buffer holds the pool from now on. */
-	shm_pool_unref(pool);
-	return buffer;
-}
-
 static int
 check_range(const struct shmguard_buffer *buffer, uint64_t offset, size_t length)
 {

@@ -4,10 +4,13 @@
 
 #include <stdatomic.h>
 
+#include <stdbool.h>
+
 #include <wayland-server-core.h>
 
 #include "shmguard/wayland.h"
 
+struct guard_region;
 struct shm_pool;
 
 struct shmguard_buffer {
@@ -25,20 +28,20 @@ struct shmguard_buffer {
 	/* Under libwayland's contract (shm.h), the generation this buffer was
 	 * made in, pinned for the buffer's life; else NULL. */
 	struct generation *pinned;
+	/* libwayland's pool references on this buffer (buffer_hold.h), under
+	 * the shm's deferred_lock: how many, the guard's held slot while there
+	 * are any (NULL without memory for it), the link in the shm's list,
+	 * and whether their fault was reported. */
+	unsigned holds;
+	_Atomic(struct guard_region *) *held_slot;
+	struct wl_list hold_link;
+	bool hold_fault_reported;
 };
 
 /* wl_shm_pool.create_buffer, validated in 64-bit arithmetic. */
 void
 buffer_create(struct shm_pool *pool, uint32_t id, int32_t offset, int32_t width, int32_t height,
 	int32_t stride, uint32_t format);
-
-/* libwayland's wl_shm_buffer_create(): a buffer of @p client's with
- * compositor-made memory (a sealed memfd of its own), not from a pool the
- * client sent. NULL if the format is not advertised or the geometry is
- * invalid (nothing posted, as libwayland), or on ENOMEM. */
-struct shmguard_buffer *
-buffer_create_standalone(struct shmguard_shm *shm, struct wl_client *client, uint32_t id,
-	int32_t width, int32_t height, int32_t stride, uint32_t format);
 
 /* The address of the buffer's first pixel in its pinned generation (under
  * libwayland's contract), valid for the buffer's life; else NULL. */

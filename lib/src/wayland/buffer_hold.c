@@ -1,13 +1,15 @@
-/* Holds: buffers kept past their wl_buffer, guarded with no window. */
+/* Pool references: buffers kept past their wl_buffer, guarded with no
+ * window. */
 #include "config.h"
 
-#include <stdlib.h>
+#include <assert.h>
 
 #include <wayland-server-core.h>
 
 #include "shmguard/wayland.h"
 
 #include "../guard.h"
+#include "../log.h"
 #include "../mapping.h"
 #include "buffer.h"
 #include "buffer_hold.h"
@@ -15,57 +17,47 @@
 #include "shm.h"
 #include "shm_pool.h"
 
-struct buffer_hold {
-	struct shmguard_buffer *buffer; /* a reference */
-	_Atomic(struct guard_region *) *slot; /* guard_hold()'s */
-	struct wl_list link; /* in shm->holds, under shm->deferred_lock */
-	bool reported;
-};
-
 static struct shmguard_shm *
-hold_shm(const struct buffer_hold *hold)
+buffer_shm(const struct shmguard_buffer *buffer)
 {
-	return hold->buffer->pool->owner->shm;
+	return buffer->pool->owner->shm;
 }
 
-static struct guard_region *
-hold_region(const struct buffer_hold *hold)
-{
-	return &hold->buffer->pinned->region;
-}
-
-struct buffer_hold *
+void
 buffer_hold(struct shmguard_buffer *buffer)
 {
-	struct buffer_hold *hold = calloc(1, sizeof(*hold));
-	if (hold == NULL) {
-		return NULL;
-	}
-	hold->buffer = shmguard_buffer_ref(buffer);
-	hold->slot = guard_hold(hold_region(hold));
-	if (hold->slot == NULL) {
-		shmguard_buffer_unref(hold->buffer);
-		free(hold);
-		return NULL;
-	}
-	struct shmguard_shm *shm = hold_shm(hold);
-	atomic_store(&hold_region(hold)->notify_fd, shm->deferred_fd);
+	assert(buffer->pinned != NULL && "pool references need libwayland's contract");
+	struct shmguard_shm *shm = buffer_shm(buffer);
+	shmguard_buffer_ref(buffer);
 	pthread_mutex_lock(&shm->deferred_lock);
-	wl_list_insert(&shm->holds, &hold->link);
+	if (buffer->holds++ == 0) {
+		/* Reachable by the fault report before the handler can see
+		 * the region: no fault goes unreported. */
+		struct guard_region *region = &buffer->pinned->region;
+		atomic_store(&region->notify_fd, shm->deferred_fd);
+		buffer->hold_fault_reported = false;
+		wl_list_insert(&shm->holds, &buffer->hold_link);
+		buffer->held_slot = guard_hold(region);
+		if (buffer->held_slot == NULL) {
+			log_message(SHMGUARD_LOG_ERROR,
+				"no memory to guard a pool reference: reads after the wl_buffer "
+				"is destroyed are not guarded");
+		}
+	}
 	pthread_mutex_unlock(&shm->deferred_lock);
-	return hold;
 }
 
-/* The fault on the hold's region if there is one not yet reported. */
+/* The fault on the held buffer's mapping, if one is not reported yet.
+ * Under deferred_lock. */
 static bool
-hold_take_fault(struct buffer_hold *hold, struct shmguard_fault_report *report)
+hold_take_fault(struct shmguard_buffer *buffer, struct shmguard_fault_report *report)
 {
-	struct guard_region *region = hold_region(hold);
+	struct guard_region *region = &buffer->pinned->region;
 	uint64_t packed = atomic_load(&region->first_fault);
-	if (hold->reported || packed == 0) {
+	if (buffer->hold_fault_reported || packed == 0) {
 		return false;
 	}
-	hold->reported = true;
+	buffer->hold_fault_reported = true;
 	report->kind = (enum shmguard_fault_kind)GUARD_FAULT_KIND(packed);
 	report->offset = GUARD_FAULT_OFFSET(packed);
 	report->file_size = atomic_load(&region->fault_file_size);
@@ -73,49 +65,57 @@ hold_take_fault(struct buffer_hold *hold, struct shmguard_fault_report *report)
 }
 
 void
-buffer_hold_release(struct buffer_hold *hold)
+buffer_hold_release(struct shmguard_buffer *buffer)
 {
-	if (hold == NULL) {
+	if (buffer == NULL) {
 		return;
 	}
-	struct shmguard_shm *shm = hold_shm(hold);
-	pthread_mutex_lock(&shm->deferred_lock);
-	wl_list_remove(&hold->link);
+	struct shmguard_shm *shm = buffer_shm(buffer);
 	struct shmguard_fault_report report;
-	bool faulted = hold_take_fault(hold, &report);
+	bool faulted = false;
+	pthread_mutex_lock(&shm->deferred_lock);
+	assert(buffer->holds > 0 && "wl_shm_pool_unref() without a reference");
+	if (--buffer->holds == 0) {
+		/* Out of the handler's table first: a fault it saw is in the
+		 * region's record by the time we look. */
+		if (buffer->held_slot != NULL) {
+			guard_unhold(buffer->held_slot);
+			buffer->held_slot = NULL;
+		}
+		wl_list_remove(&buffer->hold_link);
+		faulted = hold_take_fault(buffer, &report);
+	}
 	pthread_mutex_unlock(&shm->deferred_lock);
-	guard_unhold(hold->slot);
 	if (faulted) {
-		buffer_fault_seen(hold->buffer, &report);
+		buffer_fault_seen(buffer, &report);
 	}
 	/* Unpins the generation once the last reference goes: unmapped only
 	 * after a reclaim scan has seen no handler looking at it. */
-	shmguard_buffer_unref(hold->buffer);
-	free(hold);
+	shmguard_buffer_unref(buffer);
 }
 
 void
 buffer_holds_report_faults(struct shmguard_shm *shm)
 {
 	/* One at a time, outside the lock: the policy may disconnect the
-	 * client, and the compositor's destroy handlers may take or release
-	 * holds. */
+	 * client, and the compositor's destroy handlers may take or drop
+	 * references. */
 	for (;;) {
-		struct shmguard_buffer *buffer = NULL;
+		struct shmguard_buffer *faulted = NULL;
 		struct shmguard_fault_report report;
 		pthread_mutex_lock(&shm->deferred_lock);
-		struct buffer_hold *hold;
-		wl_list_for_each (hold, &shm->holds, link) {
-			if (hold_take_fault(hold, &report)) {
-				buffer = shmguard_buffer_ref(hold->buffer);
+		struct shmguard_buffer *buffer;
+		wl_list_for_each (buffer, &shm->holds, hold_link) {
+			if (hold_take_fault(buffer, &report)) {
+				faulted = shmguard_buffer_ref(buffer);
 				break;
 			}
 		}
 		pthread_mutex_unlock(&shm->deferred_lock);
-		if (buffer == NULL) {
+		if (faulted == NULL) {
 			return;
 		}
-		buffer_fault_seen(buffer, &report);
-		shmguard_buffer_unref(buffer);
+		buffer_fault_seen(faulted, &report);
+		shmguard_buffer_unref(faulted);
 	}
 }

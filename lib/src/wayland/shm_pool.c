@@ -6,9 +6,7 @@
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
-#include <sys/mman.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -185,42 +183,6 @@ shm_pool_create(struct shm_client *owner, struct wl_resource *shm_resource, uint
 	pool->owner = shm_client_ref(owner);
 	pool->core = core;
 	wl_resource_set_implementation(pool->resource, &pool_impl, pool, pool_resource_destroy);
-}
-
-struct shm_pool *
-shm_pool_create_private(struct shm_client *owner, uint64_t size)
-{
-	int fd = memfd_create("shmguard-buffer", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-	if (fd < 0) {
-		log_message(SHMGUARD_LOG_ERROR, "memfd_create failed: %s", strerror(errno));
-		return NULL;
-	}
-	/* Sealed against shrinking: the zero-cost strategy, no guard. */
-	if (ftruncate(fd, (off_t)size) != 0 ||
-		fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0) {
-		log_message(SHMGUARD_LOG_ERROR, "sizing a buffer's memfd to %llu bytes failed: %s",
-			(unsigned long long)size, strerror(errno));
-		close(fd);
-		return NULL;
-	}
-	enum shmguard_pool_error error;
-	struct shmguard_pool *core =
-		pool_create(fd, size, owner->budget, owner->shm->libwayland_contract, &error);
-	close(fd);
-	if (core == NULL) {
-		log_message(SHMGUARD_LOG_ERROR, "mapping a buffer's memfd failed: %s",
-			shmguard_pool_error_to_str(error));
-		return NULL;
-	}
-	struct shm_pool *pool = calloc(1, sizeof(*pool));
-	if (pool == NULL) {
-		shmguard_pool_unref(core);
-		return NULL;
-	}
-	atomic_init(&pool->refs, 1);
-	pool->owner = shm_client_ref(owner);
-	pool->core = core;
-	return pool;
 }
 
 void

@@ -31,12 +31,6 @@ void
 shm_pool_create(struct shm_client *owner, struct wl_resource *shm_resource, uint32_t id, int fd,
 	int32_t size);
 
-/* A pool without a wl_shm_pool resource over @p size bytes of memory of
- * the compositor's own (a sealed memfd), charged to @p owner; for
- * buffer_create_standalone(). NULL on failure (logged). */
-struct shm_pool *
-shm_pool_create_private(struct shm_client *owner, uint64_t size);
-
 struct shm_pool *
 shm_pool_ref(struct shm_pool *pool);
 
