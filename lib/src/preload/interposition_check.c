@@ -101,16 +101,22 @@ gnu_hash_symbol_count(const uint32_t *table)
 	return last + 1;
 }
 
+/* The object's dynamic section, or NULL. */
+static const ElfW(Dyn) * object_dynamic(const struct dl_phdr_info *info)
+{
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		if (info->dlpi_phdr[i].p_type == PT_DYNAMIC) {
+			return (const ElfW(Dyn) *)(info->dlpi_addr + info->dlpi_phdr[i].p_vaddr);
+		}
+	}
+	return NULL;
+}
+
 /* Die if the object exports a wl_shm function that is not provided. */
 static void
 check_exports(const struct dl_phdr_info *info)
 {
-	const ElfW(Dyn) *dynamic = NULL;
-	for (int i = 0; i < info->dlpi_phnum; i++) {
-		if (info->dlpi_phdr[i].p_type == PT_DYNAMIC) {
-			dynamic = (const ElfW(Dyn) *)(info->dlpi_addr + info->dlpi_phdr[i].p_vaddr);
-		}
-	}
+	const ElfW(Dyn) *dynamic = object_dynamic(info);
 	if (dynamic == NULL) {
 		return;
 	}
@@ -152,17 +158,11 @@ check_exports(const struct dl_phdr_info *info)
 	}
 }
 
-/* The object's dynamic section, its string table and whether it names
- * libwayland-server among its DT_NEEDED. */
+/* Whether the object names libwayland-server among its DT_NEEDED. */
 static bool
 needs_libwayland_server(const struct dl_phdr_info *info)
 {
-	const ElfW(Dyn) *dynamic = NULL;
-	for (int i = 0; i < info->dlpi_phnum; i++) {
-		if (info->dlpi_phdr[i].p_type == PT_DYNAMIC) {
-			dynamic = (const ElfW(Dyn) *)(info->dlpi_addr + info->dlpi_phdr[i].p_vaddr);
-		}
-	}
+	const ElfW(Dyn) *dynamic = object_dynamic(info);
 	if (dynamic == NULL) {
 		return false;
 	}
