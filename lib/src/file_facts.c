@@ -8,10 +8,7 @@
 #include "shmguard/shmguard.h"
 
 #include "file_facts.h"
-
-#ifndef F_SEAL_FUTURE_WRITE
-#define F_SEAL_FUTURE_WRITE 0x0010
-#endif
+#include "linux_abi.h"
 
 static enum shmguard_pool_error
 type_error(mode_t mode)

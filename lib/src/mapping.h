@@ -21,9 +21,7 @@
 
 #include "file_facts.h"
 #include "guard.h"
-
-/* Value of the never-merged MAP_NOSIGBUS flag in its last posted patch. */
-#define SHMGUARD_MAP_NOSIGBUS 0x200000
+#include "linux_abi.h"
 
 struct generation {
 	struct guard_region region; /* first member: windows point here */

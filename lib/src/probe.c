@@ -19,20 +19,8 @@
 #include "shmguard/shmguard.h"
 
 #include "guard.h"
+#include "linux_abi.h"
 #include "mapping.h"
-
-#ifndef MADV_POPULATE_READ
-#define MADV_POPULATE_READ 22
-#endif
-#ifndef MREMAP_DONTUNMAP
-#define MREMAP_DONTUNMAP 4
-#endif
-#ifndef MAP_DROPPABLE
-#define MAP_DROPPABLE 0x08
-#endif
-#ifndef MLOCK_ONFAULT
-#define MLOCK_ONFAULT 0x01
-#endif
 
 static struct shmguard_probe_result results[SHMGUARD_MECHANISM_COUNT];
 static pthread_once_t probe_once = PTHREAD_ONCE_INIT;

@@ -18,13 +18,11 @@
 
 #include <shmguard/shmguard.h>
 
+#include "src/linux_abi.h"
+
 #include "client-file.h"
 #include "leak-check.h"
 #include "shmguard-setup.h"
-
-#ifndef F_SEAL_FUTURE_WRITE
-#define F_SEAL_FUTURE_WRITE 0x0010
-#endif
 
 #define PAGES(n) (client_page() * (uint64_t)(n))
 

@@ -44,12 +44,12 @@
 #include <shmguard/shmguard.h>
 
 #include "src/guard.h"
+#include "src/linux_abi.h"
 
 #include "client-file.h"
 #include "leak-check.h"
 #include "shmguard-setup.h"
 
-#define NOSIGBUS_FLAG 0x200000
 #define PAGES(n) (client_page() * (uint64_t)(n))
 
 /* ------------------------------------------------------------------ */
@@ -86,7 +86,7 @@ emulate(void *(*real)(void *, size_t, int, int, int, off_t), void *address, size
 	int flags, int fd, off_t offset)
 {
 	void *result;
-	if (!(flags & NOSIGBUS_FLAG)) {
+	if (!(flags & SHMGUARD_MAP_NOSIGBUS)) {
 		result = real(address, length, prot, flags, fd, offset);
 		goto out;
 	}
@@ -103,7 +103,7 @@ emulate(void *(*real)(void *, size_t, int, int, int, off_t), void *address, size
 	}
 	if (type != MAP_PRIVATE || (flags & MAP_ANONYMOUS)) {
 		/* No end of file to fault past (or no valid type at all). */
-		result = real(address, length, prot, flags & ~NOSIGBUS_FLAG, fd, offset);
+		result = real(address, length, prot, flags & ~SHMGUARD_MAP_NOSIGBUS, fd, offset);
 		goto out;
 	}
 	struct stat st;
@@ -111,7 +111,7 @@ emulate(void *(*real)(void *, size_t, int, int, int, off_t), void *address, size
 		result = MAP_FAILED;
 		goto out;
 	}
-	result = real(address, length, prot, flags & ~NOSIGBUS_FLAG, fd, offset);
+	result = real(address, length, prot, flags & ~SHMGUARD_MAP_NOSIGBUS, fd, offset);
 	if (result == MAP_FAILED) {
 		goto out;
 	}
@@ -176,7 +176,7 @@ nosigbus_calls(void)
 	unsigned count = atomic_load(&call_count);
 	unsigned found = 0;
 	for (unsigned i = 0; i < count && i < MAX_CALLS; i++) {
-		if (calls[i].flags == (MAP_PRIVATE | NOSIGBUS_FLAG)) {
+		if (calls[i].flags == (MAP_PRIVATE | SHMGUARD_MAP_NOSIGBUS)) {
 			found++;
 		}
 	}
@@ -194,7 +194,7 @@ emulation_reads_zeros_past_eof(void **state)
 	int fd = client_memfd_create("emulation", PAGES(1), false);
 	uint64_t entries = guard_handler_entries();
 	const volatile uint8_t *p =
-		mmap(NULL, PAGES(3), PROT_READ, MAP_PRIVATE | NOSIGBUS_FLAG, fd, 0);
+		mmap(NULL, PAGES(3), PROT_READ, MAP_PRIVATE | SHMGUARD_MAP_NOSIGBUS, fd, 0);
 	assert_true(p != MAP_FAILED);
 	assert_int_equal(client_pattern_mismatch(p, 0, PAGES(1)), PAGES(1));
 	assert_int_equal(client_nonzero_at(p + PAGES(1), PAGES(2)), PAGES(2));
@@ -202,15 +202,15 @@ emulation_reads_zeros_past_eof(void **state)
 	munmap((void *)p, PAGES(3));
 
 	errno = 0;
-	assert_true(mmap(NULL, PAGES(1), PROT_READ, MAP_SHARED_VALIDATE | NOSIGBUS_FLAG, fd, 0) ==
-		MAP_FAILED);
+	assert_true(mmap(NULL, PAGES(1), PROT_READ, MAP_SHARED_VALIDATE | SHMGUARD_MAP_NOSIGBUS, fd,
+			    0) == MAP_FAILED);
 	assert_int_equal(errno, EOPNOTSUPP);
 	errno = 0;
-	assert_true(
-		mmap(NULL, PAGES(1), PROT_READ, MAP_SHARED | NOSIGBUS_FLAG, fd, 0) == MAP_FAILED);
+	assert_true(mmap(NULL, PAGES(1), PROT_READ, MAP_SHARED | SHMGUARD_MAP_NOSIGBUS, fd, 0) ==
+		MAP_FAILED);
 	assert_int_equal(errno, EINVAL);
 	void *anonymous = mmap(NULL, PAGES(1), PROT_READ | PROT_WRITE,
-		MAP_PRIVATE | MAP_ANONYMOUS | NOSIGBUS_FLAG, -1, 0);
+		MAP_PRIVATE | MAP_ANONYMOUS | SHMGUARD_MAP_NOSIGBUS, -1, 0);
 	assert_true(anonymous != MAP_FAILED);
 	munmap(anonymous, PAGES(1));
 	close(fd);
@@ -228,7 +228,7 @@ probe_sees_map_nosigbus(void **state)
 	bool probed = false;
 	for (unsigned i = 0; i < count && i < MAX_CALLS; i++) {
 		probed = probed ||
-			(calls[i].flags == (MAP_PRIVATE | NOSIGBUS_FLAG) &&
+			(calls[i].flags == (MAP_PRIVATE | SHMGUARD_MAP_NOSIGBUS) &&
 				calls[i].length == PAGES(2) && calls[i].result != MAP_FAILED);
 	}
 	assert_true(probed);
@@ -258,7 +258,7 @@ pool_reads_through_nosigbus(void **state)
 	assert_false(shmguard_access_end(access, NULL));
 	const struct mmap_call *call = call_returning(read_data);
 	assert_non_null(call);
-	assert_int_equal(call->flags, MAP_PRIVATE | NOSIGBUS_FLAG);
+	assert_int_equal(call->flags, MAP_PRIVATE | SHMGUARD_MAP_NOSIGBUS);
 	assert_int_equal(call->prot, PROT_READ);
 	assert_int_equal(call->length, PAGES(4));
 
@@ -401,7 +401,7 @@ resize_remaps_with_flag(void **state)
 	assert_false(shmguard_access_end(access, NULL));
 	const struct mmap_call *call = call_returning(data);
 	assert_non_null(call);
-	assert_int_equal(call->flags, MAP_PRIVATE | NOSIGBUS_FLAG);
+	assert_int_equal(call->flags, MAP_PRIVATE | SHMGUARD_MAP_NOSIGBUS);
 	assert_int_equal(call->length, PAGES(5));
 
 	shmguard_pool_unref(pool);

@@ -22,20 +22,11 @@
 
 #include <shmguard/shmguard.h>
 
+#include "src/linux_abi.h"
+
 #include "client-file.h"
 #include "leak-check.h"
 #include "shmguard-setup.h"
-
-#ifndef MADV_POPULATE_READ
-#define MADV_POPULATE_READ 22
-#endif
-#ifndef MREMAP_DONTUNMAP
-#define MREMAP_DONTUNMAP 4
-#endif
-#ifndef MAP_DROPPABLE
-#define MAP_DROPPABLE 0x08
-#endif
-#define NOSIGBUS_FLAG 0x200000
 
 #define PROBE_THREADS SETUP_CREW_SIZE
 
@@ -114,7 +105,8 @@ read_past_eof_with_nosigbus(void)
 	if (fd < 0 || ftruncate(fd, (off_t)page) != 0) {
 		return 3;
 	}
-	volatile uint8_t *p = mmap(NULL, 2 * page, PROT_READ, MAP_PRIVATE | NOSIGBUS_FLAG, fd, 0);
+	volatile uint8_t *p =
+		mmap(NULL, 2 * page, PROT_READ, MAP_PRIVATE | SHMGUARD_MAP_NOSIGBUS, fd, 0);
 	if (p == MAP_FAILED) {
 		/* Refused outright: report it like a fault, not supported. */
 		raise(SIGBUS);
@@ -159,7 +151,7 @@ probe_map_shared_validate_agrees(void **state)
 {
 	size_t page = client_page();
 	int fd = client_memfd_create("validate-experiment", page, false);
-	void *p = mmap(NULL, page, PROT_READ, MAP_SHARED_VALIDATE | NOSIGBUS_FLAG, fd, 0);
+	void *p = mmap(NULL, page, PROT_READ, MAP_SHARED_VALIDATE | SHMGUARD_MAP_NOSIGBUS, fd, 0);
 	bool works = p == MAP_FAILED && errno == EOPNOTSUPP;
 	if (p != MAP_FAILED) {
 		munmap(p, page);
