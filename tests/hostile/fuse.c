@@ -138,15 +138,17 @@ out:
 }
 
 /*
- * file-pool PATH [--size BYTES] [--read-only] [--overlay]: a pool over
- * the file at PATH (opened read-write unless told otherwise), then a
- * buffer from it shown.
+ * file-pool PATH [--size BYTES] [--read-only] [--overlay] [--keep-fd]: a
+ * pool over the file at PATH (opened read-write unless told otherwise),
+ * then a buffer from it shown. --keep-fd: our fd stays open to the end,
+ * for a daemon that holds the flush every close() sends (our exit then
+ * waits for the daemon, not our attack).
  */
 static int
 attack_file_pool(struct hostile *hostile, int argc, char **argv)
 {
 	int64_t size = DEFAULT_FILE_SIZE;
-	bool read_only = false, overlay = false;
+	bool read_only = false, overlay = false, keep_fd = false;
 	if (argc < 1) {
 		return HOSTILE_EXIT_USAGE;
 	}
@@ -158,6 +160,8 @@ attack_file_pool(struct hostile *hostile, int argc, char **argv)
 			read_only = true;
 		} else if (strcmp(argv[i], "--overlay") == 0) {
 			overlay = true;
+		} else if (strcmp(argv[i], "--keep-fd") == 0) {
+			keep_fd = true;
 		} else {
 			return HOSTILE_EXIT_USAGE;
 		}
@@ -177,8 +181,11 @@ attack_file_pool(struct hostile *hostile, int argc, char **argv)
 		return HOSTILE_EXIT_FAILURE;
 	}
 	struct wl_shm_pool *pool = wl_shm_create_pool(hostile->client.shm, fd, (int32_t)size);
-	/* Closing a FUSE file sends a flush, which stall-fs answers. */
-	close(fd);
+	/* Closing a FUSE file sends a flush, which stall-fs answers unless
+	 * it stalls flushes; the kept fd is closed by our exit. */
+	if (!keep_fd) {
+		close(fd);
+	}
 	hostile_print_created(pool);
 	printf("sent %s%s for a pool of %lld bytes\n", argv[0],
 		overlay ? " through an overlay" : "", (long long)size);
@@ -203,7 +210,7 @@ attack_file_pool(struct hostile *hostile, int argc, char **argv)
 }
 
 const struct hostile_attack hostile_file_attacks[] = {
-	{"file-pool", "PATH [--size BYTES] [--read-only] [--overlay]",
+	{"file-pool", "PATH [--size BYTES] [--read-only] [--overlay] [--keep-fd]",
 		"a pool over the file at PATH (4 MiB; --overlay: through an overlayfs of our own)",
 		attack_file_pool},
 	{NULL, NULL, NULL, NULL},

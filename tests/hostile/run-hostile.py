@@ -803,6 +803,76 @@ def test_fuse_overlay(bench):
         fs.close()
 
 
+def file_pool_flush_held(s, fs):
+    """The attack with a daemon that holds flushes. The attacker keeps
+    its fd (its close() would wait), but libwayland-client closes the
+    duplicate it sent as soon as the request is out, and that close waits
+    on the daemon: the attacker is stuck from then on, as a real one that
+    does not care would be. Run in the background; returns once the pool
+    is sent and the compositor has had half a second for it."""
+    which = "libwayland" if s.builtin else "libshmguard"
+    proc = s.spawn([s.args.hostile, "--timeout", str(FILE_WAIT_MS), "file-pool", fs.file,
+                    "--keep-fd"], f"file-pool-{which}", env=hostile_env(s))
+    end = time.monotonic() + 10
+    while "\nsent " not in open(proc.log_path).read():
+        check(proc.poll() is None, f"[{which}] the attacker ended: "
+              f"{open(proc.log_path).read()}")
+        check(time.monotonic() < end, f"[{which}] the attacker did not send its pool")
+        time.sleep(0.05)
+    time.sleep(0.5)
+    return proc
+
+
+def reap(proc, fs):
+    """End the daemon, then the attacker, whose closes wait on it.
+    Returns its exit status and output."""
+    fs.stop()
+    try:
+        status = proc.wait(10)
+    except subprocess.TimeoutExpired:
+        raise Failure("the attacker did not exit after the daemon ended")
+    out = open(proc.log_path).read()
+    sys.stdout.write(out)
+    return status, out
+
+
+def test_fuse_flush_stall(bench):
+    """A daemon that also holds the flush that every close() of an fd of
+    the file sends, whoever holds the fd (measured: the closer sleeps in
+    request_wait_answer and SIGKILL does not end it). A compositor that
+    refuses the fd still has to close it. libshmguard must refuse it
+    without any thread that serves clients waiting: none waits on FUSE,
+    a fresh client is shown within 2 s, and the attacker (once its own
+    close is answered) reads wl_shm invalid_fd naming fuse. libwayland
+    maps the fd and closes it at once, in create_pool: frozen there until
+    the daemon ends."""
+    fuse_usable(bench.args.stall_fs)
+    fs = StallFs(bench.args.stall_fs, "flush")
+    try:
+        s = bench.compositor()
+        proc = file_pool_flush_held(s, fs)
+        no_thread_waits(s)
+        shown_quickly(s)
+        status, out = reap(proc, fs)
+        check(status == PROTOCOL_ERROR and re.search(
+            r"^protocol error: interface wl_shm, object \d+, code 2 \(invalid_fd\), "
+            rf"message \".*{FUSE_NAMED}", out, re.M),
+            f"[libshmguard] attacker exit {status}, not wl_shm invalid_fd naming fuse")
+        finish(s)
+    finally:
+        fs.close()
+
+    fs = StallFs(bench.args.stall_fs, "flush")
+    try:
+        b = bench.compositor("--builtin-shm")
+        proc = file_pool_flush_held(b, fs)
+        expect_frozen(b, "closing the FUSE fd")
+        reap(proc, fs)
+        finish(b)
+    finally:
+        fs.close()
+
+
 # -- the stalling FUSE file system itself --------------------------------
 
 def fd_call(fd, code):
@@ -943,6 +1013,7 @@ TESTS = {
     "fuse-data-stall": test_fuse_data_stall,
     "fuse-metadata-stall": test_fuse_metadata_stall,
     "fuse-overlay": test_fuse_overlay,
+    "fuse-flush-stall": test_fuse_flush_stall,
     "stall-fs-self-test": test_stall_fs_self_test,
 }
 
