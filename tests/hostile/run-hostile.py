@@ -26,6 +26,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 from run import (Failure, Session, Skip, assert_good_keeps_going, check, log, run_one,  # noqa: E402
                  read_png, wait_for_frames)
+sys.path.insert(0, HERE)
+from stall_fs import StallFs, fuse_usable, mounted, waiting_threads  # noqa: E402
 
 
 # hostile-client's exit statuses (tests/hostile/hostile.h).
@@ -598,6 +600,107 @@ def test_capture_truncate_loop(bench):
     finish(r)
 
 
+# -- the stalling FUSE file system itself --------------------------------
+
+def fd_call(fd, code):
+    """A child that runs @code (Python, with FD the inherited @fd) and
+    prints "done" or the errno it got."""
+    script = ("import errno, os, sys\nFD = int(sys.argv[1])\ntry:\n    " + code +
+              "\n    print('done', flush=True)\nexcept OSError as e:\n"
+              "    print(errno.errorcode[e.errno], flush=True)\n")
+    return subprocess.Popen([sys.executable, "-c", script, str(fd)], pass_fds=(fd,),
+                            stdout=subprocess.PIPE, text=True)
+
+
+def expect_waiting(child, what):
+    """@child is still there after 0.5 s, waiting in the kernel on the
+    daemon."""
+    time.sleep(0.5)
+    if child.poll() is not None:
+        raise Failure(f"{what} did not wait on the daemon: {child.stdout.read()!r}")
+    waits = waiting_threads(child.pid)
+    check(waits, f"{what} is not waiting on FUSE in the kernel")
+    log(f"{what} waits on the daemon: {waits}")
+
+
+def expect_answer(child, what, answers, timeout=5):
+    """@child ends within @timeout with one of @answers."""
+    try:
+        out = child.communicate(timeout=timeout)[0].strip()
+    except subprocess.TimeoutExpired:
+        child.kill()
+        child.wait()
+        raise Failure(f"{what} still waits {timeout} s after the daemon was told to stop")
+    check(out in answers, f"{what} got {out!r}, expected one of {answers}")
+    log(f"{what}: {out}")
+
+
+def close_fuse_fd(fd):
+    """close() of a FUSE file whose daemon is gone reports ENOTCONN (its
+    flush); the fd is closed all the same."""
+    try:
+        os.close(fd)
+    except OSError:
+        pass
+
+
+def test_stall_fs_self_test(bench):
+    """The tests' stalling FUSE file system (stall-fs) does what the FUSE
+    tests rely on: data stall: the file's attributes are answered (4 MiB)
+    and a read waits in the kernel; metadata stall: once the file is open,
+    fstat() and fstatfs() wait too. SIGTERM answers every held request
+    with EIO, unmounts and exits 0; SIGKILL of the daemon also frees the
+    waiting reader and leaves no mount behind (fusermount3's
+    auto_unmount)."""
+    program = bench.args.stall_fs
+    fuse_usable(program)
+
+    fs = StallFs(program, "data")
+    try:
+        fd = os.open(fs.file, os.O_RDONLY)
+        check(os.fstat(fd).st_size == 4 << 20, "the file is not 4 MiB")
+        reader = fd_call(fd, "os.pread(FD, 4096, 0)")
+        expect_waiting(reader, "a read (data stall)")
+        fs.stop()
+        # The read the kernel sent ahead gets EIO; the reader, waiting on
+        # that page's lock, may try once more and find the mount gone.
+        expect_answer(reader, "the read", ("EIO", "ENOTCONN"))
+        close_fuse_fd(fd)
+    finally:
+        fs.close()
+
+    fs = StallFs(program, "all")
+    try:
+        fd = os.open(fs.file, os.O_RDONLY)
+        stat = fd_call(fd, "os.fstat(FD)")
+        statfs = fd_call(fd, "os.statvfs(f'/proc/self/fd/{FD}')")
+        expect_waiting(stat, "fstat (metadata stall)")
+        expect_waiting(statfs, "fstatfs (metadata stall)")
+        fs.stop()
+        expect_answer(stat, "fstat", ("EIO",))
+        expect_answer(statfs, "fstatfs", ("EIO",))
+        close_fuse_fd(fd)
+    finally:
+        fs.close()
+
+    fs = StallFs(program, "data")
+    try:
+        fd = os.open(fs.file, os.O_RDONLY)
+        reader = fd_call(fd, "os.pread(FD, 4096, 0)")
+        expect_waiting(reader, "a read (data stall)")
+        fs.proc.kill()
+        fs.proc.wait(5)
+        expect_answer(reader, "the read after SIGKILL of the daemon", ("ENOTCONN",))
+        close_fuse_fd(fd)
+        end = time.monotonic() + 5
+        while mounted(fs.dir):
+            check(time.monotonic() < end, "the mount stayed after SIGKILL of the daemon")
+            time.sleep(0.05)
+        log("SIGKILL of the daemon: the reader was freed, the mount is gone")
+    finally:
+        fs.close()
+
+
 # -- the harness itself -----------------------------------------------------
 
 def test_harness_catches_survivor(bench):
@@ -634,11 +737,12 @@ TESTS = {
     "capture-read-only": test_capture_read_only,
     "capture-truncate-loop": test_capture_truncate_loop,
     "harness-catches-survivor": test_harness_catches_survivor,
+    "stall-fs-self-test": test_stall_fs_self_test,
 }
 
 
 def main():
-    return run_one(TESTS, __doc__.splitlines()[0], Bench, ("--hostile",))
+    return run_one(TESTS, __doc__.splitlines()[0], Bench, ("--hostile", "--stall-fs"))
 
 
 if __name__ == "__main__":

@@ -378,7 +378,7 @@ TESTS = {
 
 
 def main():
-    return run_one(TESTS, __doc__.splitlines()[0], SwayBench, ("--hostile", "--preload"))
+    return run_one(TESTS, __doc__.splitlines()[0], SwayBench, ("--hostile", "--preload", "--stall-fs"))
 
 
 if __name__ == "__main__":

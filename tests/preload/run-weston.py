@@ -354,7 +354,7 @@ TESTS.update({
 
 
 def main():
-    return run_one(TESTS, __doc__.splitlines()[0], WestonBench, ("--hostile", "--preload"))
+    return run_one(TESTS, __doc__.splitlines()[0], WestonBench, ("--hostile", "--preload", "--stall-fs"))
 
 
 if __name__ == "__main__":
