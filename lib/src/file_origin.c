@@ -237,11 +237,12 @@ pool_error_is_file_system(enum shmguard_pool_error error)
 	}
 }
 
-/* "a" or "an" before @p word, by its first letter. */
+/* "a" or "an" before @p word, by its first letter ("an ext4", "an
+ * overlay", "an xfs"). */
 static const char *
 article(const char *word)
 {
-	return strchr("aeiouAEIOU", word[0]) != NULL && word[0] != '\0' ? "an" : "a";
+	return word[0] != '\0' && strchr("aeiouxAEIOUX", word[0]) != NULL ? "an" : "a";
 }
 
 static void
