@@ -259,14 +259,12 @@ describe_unidentified(const struct file_origin *origin, char *text, size_t size)
 		return;
 	case FILE_UNIDENTIFIED_MOUNT_NOT_VISIBLE:
 		snprintf(text, size,
-			"file on mount %d, which is not in the compositor's mount namespace: "
-			"what backs it cannot be told",
+			"file on mount %d, which is not in the compositor's mount namespace: what backs it cannot be told",
 			origin->mount_id);
 		return;
 	case FILE_UNIDENTIFIED_DEVICE:
 		snprintf(text, size,
-			"file on %s %s file system on device %s, not found in /sys: "
-			"what backs it cannot be told",
+			"file on %s %s file system on device %s, not found in /sys: what backs it cannot be told",
 			article(origin->fs_type), origin->fs_type, origin->device);
 		return;
 	case FILE_UNIDENTIFIED_NONE:
@@ -299,8 +297,7 @@ file_origin_describe(
 	case FILE_BACKING_LOCAL_DISK:
 		if (verdict == SHMGUARD_POOL_ERROR_FS_NOT_MEMORY) {
 			snprintf(text, size,
-				"file on %s %s file system: the compositor accepts memory-backed "
-				"files only (memfd, tmpfs)",
+				"file on %s %s file system: the compositor accepts memory-backed files only (memfd, tmpfs)",
 				a, type);
 		} else {
 			snprintf(text, size, "file on %s %s file system on %s, %s", a, type,
@@ -317,8 +314,7 @@ file_origin_describe(
 		return;
 	case FILE_BACKING_STACKED:
 		snprintf(text, size,
-			"file on %s %s file system: page reads go to another file system, which "
-			"can wait on a user-space process",
+			"file on %s %s file system: page reads go to another file system, which can wait on a user-space process",
 			a, type);
 		return;
 	case FILE_BACKING_NETWORK:
@@ -327,8 +323,7 @@ file_origin_describe(
 		return;
 	case FILE_BACKING_DEVICE:
 		snprintf(text, size,
-			"file on %s %s file system on %s, %s: page reads can wait on the file or "
-			"process behind it",
+			"file on %s %s file system on %s, %s: page reads can wait on the file or process behind it",
 			a, type, origin->device, block_device_kind_to_str(origin->device_kind));
 		return;
 	case FILE_BACKING_UNKNOWN:
