@@ -19,7 +19,9 @@
 #include "file_policy.h"
 #include "linux_abi.h"
 
-#define PROC_MOUNTINFO "/proc/self/mountinfo"
+/* The calling thread's own view: /proc/self is the thread-group leader's,
+ * which is gone (ENOENT) once the leader thread has exited. */
+#define PROC_MOUNTINFO "/proc/thread-self/mountinfo"
 #define SYSFS "/sys"
 
 /* /proc/self/fdinfo/N of a file starts with pos, flags, mnt_id and ino;
@@ -67,7 +69,7 @@ static int
 fdinfo_mount_id(int fd, int *mount_id)
 {
 	char path[64];
-	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	snprintf(path, sizeof(path), "/proc/thread-self/fdinfo/%d", fd);
 	int info = open(path, O_RDONLY | O_CLOEXEC);
 	if (info < 0) {
 		return -errno;
@@ -96,7 +98,7 @@ judge_invisible_mount(int fd, struct file_origin *origin)
 {
 	char path[64];
 	char link[64];
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	snprintf(path, sizeof(path), "/proc/thread-self/fd/%d", fd);
 	ssize_t len = readlink(path, link, sizeof(link) - 1);
 	struct stat st;
 	if (len > 0 && link[0] != '/' && fstat(fd, &st) == 0) {

@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <linux/loop.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -526,6 +527,66 @@ other_namespace_is_unidentified(void **state)
 	free(dir);
 }
 
+struct leaderless {
+	int fd;
+	int pipe;
+};
+
+static void *
+vet_on_thread(void *arg)
+{
+	const struct leaderless *job = arg;
+	/* Let the main thread be gone first. */
+	usleep(50000);
+	enum shmguard_pool_error verdict = shmguard_file_vet(job->fd, NULL, NULL, 0);
+	_exit(write(job->pipe, &verdict, sizeof(verdict)) == (ssize_t)sizeof(verdict) ? 0 : 1);
+}
+
+/* A compositor whose main thread has exited (pthread_exit()) still vets
+ * files from its other threads: /proc/self is the main thread's view, and
+ * gone with it. */
+static void
+vet_after_main_thread_exits(void **state)
+{
+	char path[] = "/var/tmp/shmguard-leaderless-XXXXXX";
+	int fd = mkstemp(path);
+	if (fd < 0) {
+		print_message("skipped: no file in /var/tmp: %s\n", strerror(errno));
+		skip();
+	}
+	unlink(path);
+	enum shmguard_pool_error expected = shmguard_file_vet(fd, NULL, NULL, 0);
+	assert_true(expected != SHMGUARD_POOL_ERROR_FS_UNIDENTIFIED);
+	int pipe_fds[2];
+	assert_int_equal(pipe2(pipe_fds, O_CLOEXEC), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		static struct leaderless job;
+		job = (struct leaderless){fd, pipe_fds[1]};
+		pthread_t thread;
+		if (pthread_create(&thread, NULL, vet_on_thread, &job) != 0) {
+			_exit(2);
+		}
+		pthread_exit(NULL);
+	}
+	close(pipe_fds[1]);
+	enum shmguard_pool_error verdict = SHMGUARD_POOL_ERROR_NO_MEMORY;
+	struct pollfd pfd = {.fd = pipe_fds[0], .events = POLLIN};
+	bool answered = poll(&pfd, 1, VERDICT_WAIT_MS) == 1 &&
+		read(pipe_fds[0], &verdict, sizeof(verdict)) == (ssize_t)sizeof(verdict);
+	close(pipe_fds[0]);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	close(fd);
+	assert_true(answered);
+	if (verdict != expected) {
+		fail_msg(
+			"from a thread of a process without its main thread: \"%s\", expected \"%s\"",
+			shmguard_pool_error_to_str(verdict), shmguard_pool_error_to_str(expected));
+	}
+}
+
 /* Pipes and sockets are on no visible mount either: their own errors. */
 static void
 kernel_objects_keep_their_errors(void **state)
@@ -674,6 +735,7 @@ main(void)
 		cmocka_unit_test(ext4_on_loop_is_refused),
 		cmocka_unit_test(other_namespace_is_unidentified),
 		cmocka_unit_test(kernel_objects_keep_their_errors),
+		cmocka_unit_test(vet_after_main_thread_exits),
 		cmocka_unit_test(fuse_data_stall),
 		cmocka_unit_test(fuse_metadata_stall),
 		cmocka_unit_test(overlay_over_fuse),
