@@ -10,9 +10,12 @@
  *   (EINVAL), reading /proc/self/fdinfo/N (mnt_id) and
  *   /proc/self/mountinfo, readlink(/proc/self/fd/N);
  * - statx(AT_EMPTY_PATH | AT_STATX_DONT_SYNC, STATX_MNT_ID) answered from
- *   the cache for the mounter, but failed with EACCES for the other user
- *   (FUSE refuses every getattr to users it does not allow): it cannot
- *   give the mount id of a hostile client's file, so fdinfo does;
+ *   the cache for the mounter (also after the daemon invalidated the
+ *   file's attributes with notify_inval_inode), but failed with EACCES
+ *   for the other user (FUSE refuses every getattr to users it does not
+ *   allow): it cannot give the mount id of a hostile client's file, so
+ *   fdinfo does. 9p and orangefs ask their server on getattr whatever
+ *   AT_STATX_DONT_SYNC says, too;
  * - blocked: fstat(), and a read through a mapping; fstatfs() blocked for
  *   the mounter (the other user got a made-up answer).
  */

@@ -382,9 +382,10 @@ struct shmguard_file_policy {
 
 /**
  * Whether @p policy (NULL: the default) accepts @p fd (borrowed) as a
- * pool's file, by what backs it; nothing reaches the fd's own file system
- * (no fstat(), fstatfs(), read or mapping) unless it is accepted, and
- * then only fstat() to tell a pipe or device from a file. Stores one
+ * pool's file, by what backs it. Nothing here reaches the fd's own file
+ * system (no fstat(), fstatfs(), read or mapping); only objects on no
+ * mount at all (pipes, sockets, anonymous inodes), whose file systems
+ * are the kernel's own, are fstat()ed to name their type. Stores one
  * sentence in @p reason (if not NULL; @p reason_size bytes, always
  * terminated) saying what backs the file and why it is accepted or not,
  * e.g. "file on a fuse.sshfs file system: page reads can wait on a
