@@ -14,8 +14,8 @@
  *   file's attributes with notify_inval_inode), but failed with EACCES
  *   for the other user (FUSE refuses every getattr to users it does not
  *   allow): it cannot give the mount id of a hostile client's file, so
- *   fdinfo does. 9p and orangefs ask their server on getattr whatever
- *   AT_STATX_DONT_SYNC says, too;
+ *   fdinfo does. (By their source, not measured: 9p and orangefs ask
+ *   their server on getattr whatever AT_STATX_DONT_SYNC says.)
  * - blocked: fstat(), and a read through a mapping; fstatfs() blocked for
  *   the mounter (the other user got a made-up answer).
  */
