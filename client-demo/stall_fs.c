@@ -45,6 +45,8 @@ stall_fs_mode_to_str(enum stall_fs_mode mode)
 		return "data";
 	case STALL_FS_ALL:
 		return "all";
+	case STALL_FS_FLUSH:
+		return "flush";
 	}
 	return "?";
 }
@@ -52,7 +54,7 @@ stall_fs_mode_to_str(enum stall_fs_mode mode)
 int
 stall_fs_mode_from_str(const char *name, enum stall_fs_mode *mode)
 {
-	for (enum stall_fs_mode m = STALL_FS_DATA; m <= STALL_FS_ALL; m++) {
+	for (enum stall_fs_mode m = STALL_FS_DATA; m <= STALL_FS_FLUSH; m++) {
 		if (strcmp(name, stall_fs_mode_to_str(m)) == 0) {
 			*mode = m;
 			return 0;
@@ -136,7 +138,7 @@ op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, ENOENT);
 		return;
 	}
-	if (fs->mode == STALL_FS_ALL && fs->opened && ino == FILE_INO) {
+	if (fs->mode != STALL_FS_DATA && fs->opened && ino == FILE_INO) {
 		hold(fs, req);
 		return;
 	}
@@ -172,7 +174,7 @@ static void
 op_statfs(fuse_req_t req, fuse_ino_t ino)
 {
 	struct stall_fs *fs = fuse_req_userdata(req);
-	if (fs->mode == STALL_FS_ALL && fs->opened) {
+	if (fs->mode != STALL_FS_DATA && fs->opened) {
 		hold(fs, req);
 		return;
 	}
@@ -186,12 +188,25 @@ op_statfs(fuse_req_t req, fuse_ino_t ino)
 	fuse_reply_statfs(req, &st);
 }
 
+static void
+op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct stall_fs *fs = fuse_req_userdata(req);
+	if (fs->mode == STALL_FS_FLUSH) {
+		hold(fs, req);
+		return;
+	}
+	/* Nothing to write back: the file's bytes are never stored. */
+	fuse_reply_err(req, 0);
+}
+
 static const struct fuse_lowlevel_ops stall_fs_ops = {
 	.lookup = op_lookup,
 	.getattr = op_getattr,
 	.open = op_open,
 	.read = op_read,
 	.statfs = op_statfs,
+	.flush = op_flush,
 };
 
 struct stall_fs *

@@ -29,9 +29,15 @@ enum stall_fs_mode {
 	 * point itself can be looked at.
 	 */
 	STALL_FS_ALL,
+	/**
+	 * As STALL_FS_ALL, and FUSE_FLUSH too, which the kernel sends on
+	 * every close() of an fd of the file, whoever holds it: closing a
+	 * received fd of the file waits on the daemon.
+	 */
+	STALL_FS_FLUSH,
 };
 
-/** The mode's name on the command line: "data", "all". */
+/** The mode's name on the command line: "data", "all", "flush". */
 const char *
 stall_fs_mode_to_str(enum stall_fs_mode mode);
 

@@ -2,7 +2,7 @@
  * stall-fs: mount a FUSE file system whose daemon stops answering, for
  * tests of what a compositor does with a file on it. See stall_fs.h.
  *
- *   stall-fs [--stall=data|all] [--size BYTES] MOUNTPOINT
+ *   stall-fs [--stall=data|all|flush] [--size BYTES] MOUNTPOINT
  *
  * Prints "ready" on stdout once mounted. On SIGTERM or SIGINT it answers
  * the requests it holds with EIO, unmounts and exits 0.
@@ -34,11 +34,12 @@ static void
 usage(FILE *out)
 {
 	fprintf(out,
-		"usage: stall-fs [--stall=data|all] [--size BYTES] MOUNTPOINT\n"
+		"usage: stall-fs [--stall=data|all|flush] [--size BYTES] MOUNTPOINT\n"
 		"  Mount a FUSE file system with one file, MOUNTPOINT/" STALL_FS_FILE_NAME
 		", of BYTES\n"
 		"  (default 4194304), whose daemon never answers reads (data) or,\n"
-		"  once the file is opened, reads, its getattr and statfs (all).\n"
+		"  once the file is opened, reads, its getattr and statfs (all),\n"
+		"  and also the flush that every close() of the file sends (flush).\n"
 		"  Prints \"ready\" once mounted; SIGTERM/SIGINT answers the held\n"
 		"  requests with EIO, unmounts and exits 0.\n");
 }

@@ -17,9 +17,11 @@ Exit status: 0 passed, 1 failed, 77 skipped (Meson's convention).
 """
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -600,6 +602,277 @@ def test_capture_truncate_loop(bench):
     finish(r)
 
 
+# -- files whose reads wait on a user-space process ------------------------
+
+# The attacker waits this long for each answer (create_pool, a frame).
+FILE_WAIT_MS = 2000
+
+
+def no_thread_waits(s):
+    """No thread of the compositor waits in the kernel on a FUSE daemon."""
+    waits = waiting_threads(s.compositor.pid)
+    check(not waits, f"compositor threads wait in the kernel: {waits}")
+
+
+def shown_quickly(s, seconds=2):
+    """A fresh well-behaved client is shown within @seconds."""
+    start = time.monotonic()
+    got, out = s.run([s.args.hostile, "--timeout", str(seconds * 1000), "show"],
+                     env=hostile_env(s), timeout=seconds + 10)
+    elapsed = time.monotonic() - start
+    check(got == CONNECTED and "shown: frame callback" in out,
+          f"a fresh client was not shown within {seconds} s (exit {got})")
+    log(f"a fresh client was shown {elapsed:.2f} s after the attack")
+
+
+def expect_frozen(s, what):
+    """The compositor waits on the daemon: a thread of it sleeps in the
+    kernel on FUSE, and a fresh client is not shown within 2 s."""
+    end = time.monotonic() + 3
+    while not (waits := waiting_threads(s.compositor.pid)):
+        check(time.monotonic() < end, f"no compositor thread waits on FUSE after {what}")
+        time.sleep(0.05)
+    got, out = s.run([s.args.hostile, "--timeout", str(FILE_WAIT_MS), "show"],
+                     env=hostile_env(s), timeout=15)
+    check("shown: frame callback" not in out,
+          f"a fresh client was shown although the compositor waits on FUSE ({waits})")
+    log(f"frozen by {what}: {waits}; a fresh client was not shown (exit {got})")
+
+
+def file_pool(s, path, *extra, **kwargs):
+    """The attack: a pool over the file at @path, a buffer of it shown."""
+    return attack(s, "file-pool", path, *extra, options=("--timeout", str(FILE_WAIT_MS)),
+                  timeout=30, **kwargs)
+
+
+def refused_untouched(s, fs, path, *extra, message):
+    """libshmguard refuses the file at create_pool (wl_shm invalid_fd,
+    @message), nothing waits, a fresh client is shown, and the daemon was
+    never asked for a byte or an attribute."""
+    file_pool(s, path, *extra, status=PROTOCOL_ERROR, error=("wl_shm", INVALID_FD),
+              message=message)
+    no_thread_waits(s)
+    shown_quickly(s)
+    fs.stop()
+    check(fs.held() == 0, f"the compositor asked the daemon {fs.held()} times")
+
+
+def frozen_then_released(b, fs, path, *extra, status=TIMEOUT):
+    """libwayland's wl_shm maps the file and the render reads it: the
+    attacker waits in vain (TIMEOUT), so does every client, a compositor
+    thread sleeps on the daemon. Then the daemon ends (EIO): the read
+    faults, libwayland's SIGBUS handler ends the attacker, and the
+    compositor serves again."""
+    file_pool(b, path, *extra, status=status, message=r"^no (frame callback|answer)")
+    expect_frozen(b, "the FUSE file")
+    fs.stop()
+    end = time.monotonic() + 5
+    while waiting_threads(b.compositor.pid):
+        check(time.monotonic() < end, "the compositor still waits after the daemon ended")
+        time.sleep(0.05)
+    finish(b)
+
+
+# The library's message names the file system.
+FUSE_NAMED = r"fuse"
+
+
+def test_fuse_data_stall(bench):
+    """A 4 MiB file on a FUSE mount whose daemon never answers a read (the
+    client's own daemon, in real life). libshmguard refuses it at
+    create_pool from what the kernel knows of its mount (fdinfo,
+    mountinfo): wl_shm invalid_fd naming the fuse type; the daemon is
+    never asked, no compositor thread waits, a fresh client is shown at
+    once. libwayland maps it and its render reads a page: the compositor
+    sleeps in the kernel until the daemon answers (here: until the test
+    ends the daemon, whose EIO becomes a SIGBUS that libwayland
+    catches)."""
+    fuse_usable(bench.args.stall_fs)
+    fs = StallFs(bench.args.stall_fs, "data")
+    try:
+        s = bench.compositor()
+        refused_untouched(s, fs, fs.file, message=FUSE_NAMED)
+        finish(s)
+    finally:
+        fs.close()
+
+    fs = StallFs(bench.args.stall_fs, "data")
+    try:
+        b = bench.compositor("--builtin-shm")
+        frozen_then_released(b, fs, fs.file)
+    finally:
+        fs.close()
+
+
+def test_fuse_metadata_stall(bench):
+    """The same file with a daemon that, once the file is open, answers
+    neither reads nor the file's getattr nor statfs: fstat() and fstatfs()
+    on the fd would wait too (and cannot be killed). libshmguard refuses
+    it without either: wl_shm invalid_fd naming fuse, the daemon never
+    asked. libwayland calls neither, maps it, and freezes at the render
+    as with the data stall."""
+    fuse_usable(bench.args.stall_fs)
+    fs = StallFs(bench.args.stall_fs, "all")
+    try:
+        s = bench.compositor()
+        refused_untouched(s, fs, fs.file, message=FUSE_NAMED)
+        finish(s)
+    finally:
+        fs.close()
+
+    fs = StallFs(bench.args.stall_fs, "all")
+    try:
+        b = bench.compositor("--builtin-shm")
+        frozen_then_released(b, fs, fs.file)
+    finally:
+        fs.close()
+
+
+class Overlay:
+    """A read-only overlayfs mounted by the test in the compositor's mount
+    namespace, its lower layers the stall-fs mount and an empty directory
+    (root only)."""
+
+    def __init__(self, lower):
+        self.dir = tempfile.mkdtemp(prefix="shmguard-overlay-")
+        self.merged = os.path.join(self.dir, "merged")
+        empty = os.path.join(self.dir, "empty")
+        os.mkdir(self.merged)
+        os.mkdir(empty)
+        done = subprocess.run(["mount", "-t", "overlay", "overlay", "-o",
+                               f"ro,lowerdir={lower}:{empty}", self.merged],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                              timeout=10)
+        if done.returncode != 0:
+            shutil.rmtree(self.dir, ignore_errors=True)
+            raise Failure(f"mount -t overlay failed: {done.stdout}")
+        self.file = os.path.join(self.merged, "pool")
+
+    def close(self):
+        if mounted(self.merged):
+            subprocess.run(["umount", "-l", self.merged], timeout=10)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+# A mount the compositor cannot see: its type cannot be read, so the file
+# is refused for that.
+PRIVATE_MOUNT_REFUSED = r"not in the compositor's mount namespace"
+
+
+def test_fuse_overlay(bench):
+    """An overlayfs file whose lower layer is the stalling FUSE mount,
+    opened read-only (no copy-up), data stall. (1) The attacker mounts
+    the overlay in a mount namespace of its own (as any user can, in a
+    user namespace), where the compositor cannot see the mount: refused,
+    wl_shm invalid_fd. (2) An overlay in the compositor's namespace:
+    refused, the message naming overlay. Either way the daemon is never
+    asked and no thread waits. libwayland maps every pool read-write,
+    which the read-only fd does not allow: wl_shm invalid_fd (EACCES),
+    without a freeze; an overlay is no worse there than the FUSE file
+    itself."""
+    fuse_usable(bench.args.stall_fs)
+    if os.geteuid() != 0:
+        raise Skip("mounting an overlayfs needs root")
+    fs = StallFs(bench.args.stall_fs, "data")
+    overlay = None
+    try:
+        s = bench.compositor()
+        out = file_pool(s, fs.file, "--overlay", status=PROTOCOL_ERROR,
+                        error=("wl_shm", INVALID_FD), message=PRIVATE_MOUNT_REFUSED)
+        check(re.search(r"^overlay mounted over .* in a private mount namespace", out, re.M),
+              "the attacker did not mount its overlay")
+        no_thread_waits(s)
+        shown_quickly(s)
+        overlay = Overlay(fs.dir)
+        refused_untouched(s, fs, overlay.file, "--read-only", message=r"overlay")
+        finish(s)
+    finally:
+        if overlay is not None:
+            overlay.close()
+        fs.close()
+
+    fs = StallFs(bench.args.stall_fs, "data")
+    try:
+        b = bench.compositor("--builtin-shm")
+        file_pool(b, fs.file, "--overlay", status=PROTOCOL_ERROR,
+                  error=("wl_shm", INVALID_FD), message=r"failed mmap fd \d+: Permission denied")
+        no_thread_waits(b)
+        fs.stop()
+        finish(b)
+    finally:
+        fs.close()
+
+
+def file_pool_flush_held(s, fs):
+    """The attack with a daemon that holds flushes. The attacker keeps
+    its fd (its close() would wait), but libwayland-client closes the
+    duplicate it sent as soon as the request is out, and that close waits
+    on the daemon: the attacker is stuck from then on, as a real one that
+    does not care would be. Run in the background; returns once the pool
+    is sent and the compositor has had half a second for it."""
+    which = "libwayland" if s.builtin else "libshmguard"
+    proc = s.spawn([s.args.hostile, "--timeout", str(FILE_WAIT_MS), "file-pool", fs.file,
+                    "--keep-fd"], f"file-pool-{which}", env=hostile_env(s))
+    end = time.monotonic() + 10
+    while "\nsent " not in open(proc.log_path).read():
+        check(proc.poll() is None, f"[{which}] the attacker ended: "
+              f"{open(proc.log_path).read()}")
+        check(time.monotonic() < end, f"[{which}] the attacker did not send its pool")
+        time.sleep(0.05)
+    time.sleep(0.5)
+    return proc
+
+
+def reap(proc, fs):
+    """End the daemon, then the attacker, whose closes wait on it.
+    Returns its exit status and output."""
+    fs.stop()
+    try:
+        status = proc.wait(10)
+    except subprocess.TimeoutExpired:
+        raise Failure("the attacker did not exit after the daemon ended")
+    out = open(proc.log_path).read()
+    sys.stdout.write(out)
+    return status, out
+
+
+def test_fuse_flush_stall(bench):
+    """A daemon that also holds the flush that every close() of an fd of
+    the file sends, whoever holds the fd (measured: the closer sleeps in
+    request_wait_answer and SIGKILL does not end it). A compositor that
+    refuses the fd still has to close it. libshmguard must refuse it
+    without any thread that serves clients waiting: none waits on FUSE,
+    a fresh client is shown within 2 s, and the attacker (once its own
+    close is answered) reads wl_shm invalid_fd naming fuse. libwayland
+    maps the fd and closes it at once, in create_pool: frozen there until
+    the daemon ends."""
+    fuse_usable(bench.args.stall_fs)
+    fs = StallFs(bench.args.stall_fs, "flush")
+    try:
+        s = bench.compositor()
+        proc = file_pool_flush_held(s, fs)
+        no_thread_waits(s)
+        shown_quickly(s)
+        status, out = reap(proc, fs)
+        check(status == PROTOCOL_ERROR and re.search(
+            r"^protocol error: interface wl_shm, object \d+, code 2 \(invalid_fd\), "
+            rf"message \".*{FUSE_NAMED}", out, re.M),
+            f"[libshmguard] attacker exit {status}, not wl_shm invalid_fd naming fuse")
+        finish(s)
+    finally:
+        fs.close()
+
+    fs = StallFs(bench.args.stall_fs, "flush")
+    try:
+        b = bench.compositor("--builtin-shm")
+        proc = file_pool_flush_held(b, fs)
+        expect_frozen(b, "closing the FUSE fd")
+        reap(proc, fs)
+        finish(b)
+    finally:
+        fs.close()
+
+
 # -- the stalling FUSE file system itself --------------------------------
 
 def fd_call(fd, code):
@@ -737,6 +1010,10 @@ TESTS = {
     "capture-read-only": test_capture_read_only,
     "capture-truncate-loop": test_capture_truncate_loop,
     "harness-catches-survivor": test_harness_catches_survivor,
+    "fuse-data-stall": test_fuse_data_stall,
+    "fuse-metadata-stall": test_fuse_metadata_stall,
+    "fuse-overlay": test_fuse_overlay,
+    "fuse-flush-stall": test_fuse_flush_stall,
     "stall-fs-self-test": test_stall_fs_self_test,
 }
 

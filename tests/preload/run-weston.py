@@ -340,6 +340,10 @@ HOSTILE_TESTS = (
     "write-sealed-shown",
     "many-pools",
     "many-pools-low-fd-limit",
+    "fuse-data-stall",
+    "fuse-metadata-stall",
+    "fuse-overlay",
+    "fuse-flush-stall",
 )
 
 TESTS = {name: hostile.TESTS[name] for name in HOSTILE_TESTS}
@@ -354,7 +358,8 @@ TESTS.update({
 
 
 def main():
-    return run_one(TESTS, __doc__.splitlines()[0], WestonBench, ("--hostile", "--preload", "--stall-fs"))
+    return run_one(TESTS, __doc__.splitlines()[0], WestonBench,
+                   ("--hostile", "--preload", "--stall-fs"))
 
 
 if __name__ == "__main__":
