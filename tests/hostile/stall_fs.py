@@ -78,6 +78,16 @@ def waiting_threads(pid):
     return found
 
 
+def kernel_stack(pid, tid):
+    """The function names of a thread's kernel stack (root only), innermost
+    first, or [] when it cannot be read."""
+    try:
+        with open(f"/proc/{pid}/task/{tid}/stack") as f:
+            return [m[1] for m in re.finditer(r"\] (\w+)", f.read())]
+    except OSError:
+        return []
+
+
 class StallFs:
     """One stall-fs mount in a private temporary directory; .file is the
     path of its one file. Stop it with stop() (checked) or close()."""
