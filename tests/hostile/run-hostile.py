@@ -925,7 +925,8 @@ def test_stall_fs_self_test(bench):
     """The tests' stalling FUSE file system (stall-fs) does what the FUSE
     tests rely on: data stall: the file's attributes are answered (4 MiB)
     and a read waits in the kernel; metadata stall: once the file is open,
-    fstat() and fstatfs() wait too. SIGTERM answers every held request
+    fstat() and fstatfs() wait too; flush stall: a close() of a second fd
+    of the file waits. SIGTERM answers every held request
     with EIO, unmounts and exits 0; SIGKILL of the daemon also frees the
     waiting reader and leaves no mount behind (fusermount3's
     auto_unmount)."""
@@ -956,6 +957,17 @@ def test_stall_fs_self_test(bench):
         fs.stop()
         expect_answer(stat, "fstat", ("EIO",))
         expect_answer(statfs, "fstatfs", ("EIO",))
+        close_fuse_fd(fd)
+    finally:
+        fs.close()
+
+    fs = StallFs(program, "flush")
+    try:
+        fd = os.open(fs.file, os.O_RDONLY)
+        closer = fd_call(fd, "os.close(FD)")
+        expect_waiting(closer, "close() (flush stall)")
+        fs.stop()
+        expect_answer(closer, "close()", ("EIO",))
         close_fuse_fd(fd)
     finally:
         fs.close()
