@@ -12,6 +12,7 @@
  * Skipped, with the reason, when not root or /dev/fuse is unusable (the
  * FUSE cases), or when mkfs.ext4 is missing (the loop case).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/loop.h>
@@ -724,6 +725,116 @@ overlay_over_fuse(void **state)
 	fuse_case("all", true);
 }
 
+/* ------------------------------------------------------------------ */
+/* Closing aside                                                       */
+/* ------------------------------------------------------------------ */
+
+/* Threads of this process named "shmguard-close" that wait in the kernel
+ * on a FUSE request (wchan request_wait_answer). */
+static unsigned
+closers_waiting_on_fuse(void)
+{
+	unsigned waiting = 0;
+	char path[320];
+	DIR *tasks = opendir("/proc/self/task");
+	assert_non_null(tasks);
+	struct dirent *task;
+	while ((task = readdir(tasks)) != NULL) {
+		if (task->d_name[0] == '.') {
+			continue;
+		}
+		char comm[32] = "";
+		char wchan[64] = "";
+		snprintf(path, sizeof(path), "/proc/self/task/%s/comm", task->d_name);
+		FILE *file = fopen(path, "re");
+		if (file != NULL) {
+			if (fgets(comm, sizeof(comm), file) == NULL) {
+				comm[0] = '\0';
+			}
+			fclose(file);
+		}
+		snprintf(path, sizeof(path), "/proc/self/task/%s/wchan", task->d_name);
+		file = fopen(path, "re");
+		if (file != NULL) {
+			if (fgets(wchan, sizeof(wchan), file) == NULL) {
+				wchan[0] = '\0';
+			}
+			fclose(file);
+		}
+		if (strncmp(comm, "shmguard-close", 14) == 0 &&
+			strstr(wchan, "request_wait_answer") != NULL) {
+			waiting++;
+		}
+	}
+	closedir(tasks);
+	return waiting;
+}
+
+/* An ordinary fd: closed when shmguard_fd_close() returns. */
+static void
+close_aside_ordinary(void **state)
+{
+	for (int i = 0; i < 100; i++) {
+		int fd = memfd_create("aside", MFD_CLOEXEC);
+		assert_true(fd >= 0);
+		shmguard_fd_close(fd);
+		assert_int_equal(fcntl(fd, F_GETFD), -1);
+		assert_int_equal(errno, EBADF);
+	}
+	shmguard_fd_close(-1);
+}
+
+/* A FUSE file whose daemon holds every flush: close() of any fd of it
+ * waits on the daemon. shmguard_fd_close() returns after its short wait,
+ * the next at once; the closer threads wait instead, and are freed when
+ * the daemon answers. */
+static void
+close_aside_fuse_flush(void **state)
+{
+	skip_unless_fuse();
+	struct stall_fs_mount fuse;
+	char why[256];
+	if (stall_fs_mount_start(&fuse, "flush", STALL_FS_WATCHDOG_S, why, sizeof(why)) != 0) {
+		print_message("skipped: %s\n", why);
+		skip();
+	}
+	int first = open(fuse.file, O_RDONLY | O_CLOEXEC);
+	int second = open(fuse.file, O_RDONLY | O_CLOEXEC);
+	if (first < 0 || second < 0) {
+		stall_fs_mount_stop(&fuse);
+		fail_msg("open %s: %s", fuse.file, strerror(errno));
+	}
+	struct timespec start;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	shmguard_fd_close(first);
+	long first_ms = ms_since(&start);
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	shmguard_fd_close(second);
+	long second_ms = ms_since(&start);
+	usleep(100000);
+	/* The fd numbers are free although the closes wait: close() takes
+	 * the fd out of the table before it flushes. */
+	bool closed = fcntl(first, F_GETFD) == -1 && fcntl(second, F_GETFD) == -1;
+	unsigned waiting = closers_waiting_on_fuse();
+	stall_fs_mount_stop(&fuse);
+	unsigned after = 0;
+	for (int i = 0; i < 100; i++) {
+		after = closers_waiting_on_fuse();
+		if (after == 0) {
+			break;
+		}
+		usleep(20000);
+	}
+	print_message("    closes returned in %ld and %ld ms; %u closer threads waited on "
+		      "the daemon, %u after it ended\n",
+		first_ms, second_ms, waiting, after);
+	assert_true(closed);
+	assert_true(first_ms < 500);
+	assert_true(second_ms < 100);
+	assert_int_equal(waiting, 2);
+	assert_int_equal(after, 0);
+}
+
 int
 main(void)
 {
@@ -739,6 +850,8 @@ main(void)
 		cmocka_unit_test(fuse_data_stall),
 		cmocka_unit_test(fuse_metadata_stall),
 		cmocka_unit_test(overlay_over_fuse),
+		cmocka_unit_test(close_aside_ordinary),
+		cmocka_unit_test(close_aside_fuse_flush),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

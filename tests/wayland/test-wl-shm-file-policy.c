@@ -5,8 +5,9 @@
  * right after. The default policy, memory-only and extra types through
  * shmguard_shm_options.file_policy (whose names are copied), and, as
  * root with /dev/fuse, a FUSE file whose daemon never answers getattr,
- * statfs or reads: the compositor (this process) must answer at once
- * instead of waiting on the daemon.
+ * statfs or reads (and, in the last case, the flush every close() sends):
+ * the compositor (this process) must answer at once instead of waiting on
+ * the daemon.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -48,8 +49,10 @@ client_create_pool(struct client_ctx *ctx)
 				       : client_memfd(POOL_SIZE, 1, false);
 	CLIENT_CHECK(ctx, fd >= 0);
 	wl_shm_create_pool(ctx->shm, fd, POOL_SIZE);
-	close(fd);
+	/* Closed after the request is out: a FUSE daemon that holds flushes
+	 * holds this close() too. */
 	client_report_on(ctx, ctx->shm);
+	close(fd);
 }
 
 /* Expect invalid_fd on wl_shm whose message is exactly @p reason (the
@@ -148,6 +151,21 @@ test_memory_only(void **state)
 	harness_destroy(harness);
 }
 
+/* Once per process: a mount namespace of the test's own for stall-fs. */
+static void
+enter_private_mount_namespace(void)
+{
+	static bool done;
+	if (!done) {
+		int ret = private_mount_namespace();
+		if (ret != 0) {
+			print_message("skipped: no private mount namespace: %s\n", strerror(-ret));
+			skip();
+		}
+		done = true;
+	}
+}
+
 static long
 ms_since(const struct timespec *start)
 {
@@ -167,15 +185,7 @@ fuse_case(const char *mode)
 		print_message("skipped: %s\n", why);
 		skip();
 	}
-	static bool namespace_done;
-	if (!namespace_done) {
-		int ret = private_mount_namespace();
-		if (ret != 0) {
-			print_message("skipped: no private mount namespace: %s\n", strerror(-ret));
-			skip();
-		}
-		namespace_done = true;
-	}
+	enter_private_mount_namespace();
 	struct stall_fs_mount fuse;
 	char reason[256];
 	if (stall_fs_mount_start(&fuse, mode, STALL_FS_WATCHDOG_S, reason, sizeof(reason)) != 0) {
@@ -210,6 +220,49 @@ test_fuse_metadata_stall(void **state)
 	fuse_case("all");
 }
 
+/* A daemon that also holds every flush: any close() of an fd of the
+ * file waits on it, the compositor's as well as the client's. The client
+ * is stuck from the moment libwayland-client closes the fd it sent; the
+ * compositor must refuse the pool, close its fd aside and serve a good
+ * client at once. Once the daemon ends, the client reads its error. */
+static void
+test_fuse_flush_stall(void **state)
+{
+	const char *why = stall_fs_unusable();
+	if (why != NULL) {
+		print_message("skipped: %s\n", why);
+		skip();
+	}
+	enter_private_mount_namespace();
+	/* The harness first: the daemon is stopped before it is destroyed,
+	 * and its fd count must not see the daemon's pipe come and go. */
+	struct harness *harness = harness_create(NULL);
+	struct stall_fs_mount fuse;
+	char reason[256];
+	if (stall_fs_mount_start(&fuse, "flush", STALL_FS_WATCHDOG_S, reason, sizeof(reason)) !=
+		0) {
+		harness_destroy(harness);
+		print_message("skipped: %s\n", reason);
+		skip();
+	}
+	struct pool_file file = {{0}, O_RDWR};
+	snprintf(file.path, sizeof(file.path), "%s", fuse.file);
+	struct timespec start;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	struct test_client *attacker = harness_spawn(harness, client_create_pool, &file);
+	/* Time for the request to arrive and be refused. */
+	harness_serve(harness, 300);
+	expect_good_client_served(harness);
+	long elapsed = ms_since(&start);
+	/* The attacker's own close() waits on its daemon until it ends. */
+	stall_fs_mount_stop(&fuse);
+	expect_refusal(attacker,
+		"file on a fuse.stall-fs file system: page reads can wait on a user-space process");
+	harness_destroy(harness);
+	print_message("    refused and a good client served in %ld ms\n", elapsed);
+	assert_true(elapsed < 2000);
+}
+
 int
 main(void)
 {
@@ -219,6 +272,7 @@ main(void)
 		cmocka_unit_test(test_memory_only),
 		cmocka_unit_test(test_fuse_data_stall),
 		cmocka_unit_test(test_fuse_metadata_stall),
+		cmocka_unit_test(test_fuse_flush_stall),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -372,7 +372,8 @@ shmguard_buffer_write(struct shmguard_buffer *buffer, uint64_t offset, const voi
  *
  * The file is vetted with the default policy first (see
  * shmguard_file_vet()); for another policy, call shmguard_file_vet() with
- * it before this.
+ * it before this. Close a refused fd with shmguard_fd_close(): a FUSE
+ * file's close() can wait on its daemon.
  *
  * Returns 0; -EBADF (not an open fd); -EINVAL (not a readable regular
  * file: pipe, socket, device, O_PATH, write-only; a file system the

@@ -15,6 +15,7 @@
 
 #include "shmguard/wayland.h"
 
+#include "../fd_closer.h"
 #include "../file_origin.h"
 #include "../log.h"
 #include "../pool.h"
@@ -156,8 +157,14 @@ shm_pool_create(struct shm_client *owner, struct wl_resource *shm_resource, uint
 	struct shmguard_pool *core = pool_create_vetted(fd, (uint64_t)size, owner->budget,
 		owner->shm->libwayland_contract, &owner->shm->file_policy.policy, &origin, &error);
 	/* The core keeps its own duplicate: the client's fd is done with,
-	 * whatever happened. */
-	close(fd);
+	 * whatever happened. A file refused for what backs it may be on FUSE,
+	 * whose every close() waits on the daemon's answer to a flush: closed
+	 * aside. */
+	if (core == NULL && pool_error_is_file_system(error)) {
+		fd_close_aside(fd);
+	} else {
+		close(fd);
+	}
 	if (core == NULL && pool_error_is_file_system(error)) {
 		/* What backs the file, naming its file system type. */
 		char reason[256];
