@@ -107,6 +107,7 @@ class StallFs:
         self.file = os.path.join(self.dir, "pool")
         self.mode = mode
         self.log_path = self.dir + ".log"
+        self.final_text = None
         cmd = [program, f"--stall={mode}"]
         if size is not None:
             cmd += ["--size", str(size)]
@@ -124,6 +125,9 @@ class StallFs:
         check(mounted(self.dir), f"stall-fs said ready but {self.dir} is not a mount point")
 
     def text(self):
+        """What the daemon said on stderr (kept once its log is removed)."""
+        if self.final_text is not None:
+            return self.final_text
         try:
             with open(self.log_path) as f:
                 return f.read()
@@ -177,6 +181,12 @@ class StallFs:
     def _cleanup(self):
         self.proc.stdout.close()
         self._log.close()
+        if self.final_text is None:
+            self.final_text = self.text()
+            try:
+                os.unlink(self.log_path)
+            except OSError:
+                pass
         try:
             os.rmdir(self.dir)
         except OSError:
