@@ -29,7 +29,8 @@ sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 from run import (Failure, Session, Skip, assert_good_keeps_going, check, log, run_one,  # noqa: E402
                  read_png, wait_for_frames)
 sys.path.insert(0, HERE)
-from stall_fs import StallFs, fuse_usable, mounted, waiting_threads  # noqa: E402
+from stall_fs import (StallFs, fuse_usable, kernel_stack, mounted, thread_name,  # noqa: E402
+                      waiting_threads)
 
 
 # hostile-client's exit statuses (tests/hostile/hostile.h).
@@ -608,10 +609,18 @@ def test_capture_truncate_loop(bench):
 FILE_WAIT_MS = 2000
 
 
-def no_thread_waits(s):
-    """No thread of the compositor waits in the kernel on a FUSE daemon."""
-    waits = waiting_threads(s.compositor.pid)
-    check(not waits, f"compositor threads wait in the kernel: {waits}")
+# The library's threads that close refused fds aside: a FUSE fd's close()
+# waits on its daemon, and these exist so that it waits there.
+CLOSER_THREAD = "shmguard-close"
+
+
+def no_thread_waits(s, besides=()):
+    """No thread of the compositor (but those named in @besides) waits in
+    the kernel on a FUSE daemon."""
+    waits = waiting_threads(s.compositor.pid, besides)
+    stacks = "; ".join(f"{tid}: " + " < ".join(kernel_stack(s.compositor.pid, tid)[:6])
+                       for tid, _, _ in waits)
+    check(not waits, f"compositor threads wait in the kernel: {waits} ({stacks})")
 
 
 def shown_quickly(s, seconds=2):
@@ -845,15 +854,25 @@ def test_fuse_flush_stall(bench):
     a fresh client is shown within 2 s, and the attacker (once its own
     close is answered) reads wl_shm invalid_fd naming fuse. libwayland
     maps the fd and closes it at once, in create_pool: frozen there until
-    the daemon ends."""
+    the daemon ends. libshmguard closes a refused fd on a thread of its
+    own (shmguard-close), the one thread allowed to wait on the daemon;
+    once the daemon ends, no thread waits any more."""
     fuse_usable(bench.args.stall_fs)
     fs = StallFs(bench.args.stall_fs, "flush")
     try:
         s = bench.compositor()
         proc = file_pool_flush_held(s, fs)
-        no_thread_waits(s)
+        no_thread_waits(s, besides=(CLOSER_THREAD,))
+        aside = [(tid, thread_name(s.compositor.pid, tid), wchan)
+                 for tid, _, wchan in waiting_threads(s.compositor.pid)]
+        log(f"[libshmguard] waiting on the daemon meanwhile: {aside or 'no thread'}")
         shown_quickly(s)
         status, out = reap(proc, fs)
+        end = time.monotonic() + 5
+        while waiting_threads(s.compositor.pid):
+            check(time.monotonic() < end, "a compositor thread still waits after the daemon "
+                  f"ended: {waiting_threads(s.compositor.pid)}")
+            time.sleep(0.05)
         check(status == PROTOCOL_ERROR and re.search(
             r"^protocol error: interface wl_shm, object \d+, code 2 \(invalid_fd\), "
             rf"message \".*{FUSE_NAMED}", out, re.M),
@@ -921,7 +940,8 @@ def test_stall_fs_self_test(bench):
     """The tests' stalling FUSE file system (stall-fs) does what the FUSE
     tests rely on: data stall: the file's attributes are answered (4 MiB)
     and a read waits in the kernel; metadata stall: once the file is open,
-    fstat() and fstatfs() wait too. SIGTERM answers every held request
+    fstat() and fstatfs() wait too; flush stall: a close() of a second fd
+    of the file waits. SIGTERM answers every held request
     with EIO, unmounts and exits 0; SIGKILL of the daemon also frees the
     waiting reader and leaves no mount behind (fusermount3's
     auto_unmount)."""
@@ -952,6 +972,17 @@ def test_stall_fs_self_test(bench):
         fs.stop()
         expect_answer(stat, "fstat", ("EIO",))
         expect_answer(statfs, "fstatfs", ("EIO",))
+        close_fuse_fd(fd)
+    finally:
+        fs.close()
+
+    fs = StallFs(program, "flush")
+    try:
+        fd = os.open(fs.file, os.O_RDONLY)
+        closer = fd_call(fd, "os.close(FD)")
+        expect_waiting(closer, "close() (flush stall)")
+        fs.stop()
+        expect_answer(closer, "close()", ("EIO",))
         close_fuse_fd(fd)
     finally:
         fs.close()

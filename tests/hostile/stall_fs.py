@@ -57,9 +57,18 @@ def mounted(path):
         return any(line.split()[4] == path for line in f)
 
 
-def waiting_threads(pid):
+def thread_name(pid, tid):
+    try:
+        with open(f"/proc/{pid}/task/{tid}/comm") as f:
+            return f.read().strip()
+    except OSError:
+        return ""
+
+
+def waiting_threads(pid, besides=()):
     """The threads of @pid that wait in the kernel on a FUSE daemon or in
-    uninterruptible sleep: [(tid, state, wchan)]."""
+    uninterruptible sleep, but those named in @besides: [(tid, state,
+    wchan)]."""
     found = []
     try:
         tids = os.listdir(f"/proc/{pid}/task")
@@ -73,9 +82,20 @@ def waiting_threads(pid):
                 wchan = f.read().strip()
         except OSError:
             continue
-        if state == "D" or FUSE_WAIT_CHANNELS.match(wchan):
+        if (state == "D" or FUSE_WAIT_CHANNELS.match(wchan)) and \
+                thread_name(pid, tid) not in besides:
             found.append((int(tid), state, wchan))
     return found
+
+
+def kernel_stack(pid, tid):
+    """The function names of a thread's kernel stack (root only), innermost
+    first, or [] when it cannot be read."""
+    try:
+        with open(f"/proc/{pid}/task/{tid}/stack") as f:
+            return [m[1] for m in re.finditer(r"\] (\w+)", f.read())]
+    except OSError:
+        return []
 
 
 class StallFs:

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Debian's weston 10 serving wl_shm through libshmguard-preload.so.
 
-    run-weston.py --compositor WESTON --client PATH --hostile PATH --preload PATH TEST
+    run-weston.py --compositor WESTON --client PATH --hostile PATH --preload PATH
+                  --stall-fs PATH TEST
 
 weston runs headless (pixman renderer, desktop-shell) with the preload in
 LD_PRELOAD, and, where a test compares, without it: libwayland 1.21's own
