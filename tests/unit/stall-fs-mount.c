@@ -24,10 +24,19 @@ private_mount_namespace(void)
 	if (unshare(CLONE_NEWNS) != 0) {
 		return -errno;
 	}
-	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) {
+	/* Source and type are ignored for a propagation change. */
+	if (mount("none", "/", "", MS_REC | MS_PRIVATE, NULL) != 0) {
 		return -errno;
 	}
 	return 0;
+}
+
+bool
+valgrind_running(void)
+{
+	/* Valgrind preloads its vgpreload_*.so into the program. */
+	const char *preload = getenv("LD_PRELOAD");
+	return preload != NULL && strstr(preload, "/vgpreload_") != NULL;
 }
 
 const char *

@@ -30,6 +30,12 @@ struct stall_fs_mount {
 int
 private_mount_namespace(void);
 
+/* Whether this process runs under valgrind. Valgrind runs one thread at a
+ * time and keeps the others waiting while one is in close(): a close that
+ * waits on a FUSE daemon stops the whole process, closer threads or not. */
+bool
+valgrind_running(void);
+
 /* Why FUSE cannot be tested here (not root, no /dev/fuse, stall-fs not
  * built: its path comes from $SHMGUARD_STALL_FS), or NULL if it can. */
 const char *
