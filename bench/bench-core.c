@@ -69,6 +69,12 @@ static const size_t read_sizes[] = {4 * KiB, 64 * KiB, 1 * MiB, 8 * MiB, 32 * Mi
 #define STEADY_COUNTED_ROUNDS 100000ul
 #define STEADY_READ_SIZE (4 * KiB)
 
+/* Pool creation: pool size, samples per run, and where the disk file
+ * lives (/var/tmp is on disk in a default Debian install). */
+#define CREATE_POOL_SIZE (64 * KiB)
+#define CREATE_SAMPLES_PER_RUN 20u
+#define CREATE_DISK_DIR "/var/tmp"
+
 #define TARGETS_MAX 24
 
 /* Keep the compiler from dropping a copy whose result is never read. */
@@ -1049,6 +1055,150 @@ run_syscall_loop(unsigned long rounds)
 }
 
 /* ------------------------------------------------------------------ */
+/* 6. Pool creation                                                    */
+/* ------------------------------------------------------------------ */
+
+/* System calls shmguard_pool_create() made for an unsealed memfd before
+ * files were vetted for what backs them (commit "bench: time pool
+ * creation"): vetting must not add one to the memfd path. */
+#define CREATE_MEMFD_SYSCALLS_BEFORE_VETTING 9l
+
+enum create_kind {
+	CREATE_MEMFD = 0,
+	CREATE_MEMFD_SEALED,
+	CREATE_DISK,
+	CREATE_KIND_COUNT,
+};
+
+static const char *const create_kind_titles[CREATE_KIND_COUNT] = {
+	"memfd, no seals",
+	"memfd, F_SEAL_SHRINK",
+	"file on disk (" CREATE_DISK_DIR ")",
+};
+
+/* A file of @p size bytes for @p kind; -1 (with a message) if the disk
+ * file cannot be made. */
+static int
+create_source(enum create_kind kind, size_t size)
+{
+	if (kind != CREATE_DISK) {
+		int fd = memfd_create("bench-create", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+		if (fd < 0 || ftruncate(fd, (off_t)size) != 0) {
+			fail("memfd of %zu bytes: %s", size, strerror(errno));
+		}
+		if (kind == CREATE_MEMFD_SEALED && fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK) != 0) {
+			fail("F_ADD_SEALS: %s", strerror(errno));
+		}
+		return fd;
+	}
+	char path[] = CREATE_DISK_DIR "/bench-create-XXXXXX";
+	int fd = mkstemp(path);
+	if (fd < 0) {
+		printf("  (no file in %s: %s)\n", CREATE_DISK_DIR, strerror(errno));
+		return -1;
+	}
+	unlink(path);
+	if (ftruncate(fd, (off_t)size) != 0) {
+		fail("ftruncate: %s", strerror(errno));
+	}
+	return fd;
+}
+
+/* Microseconds one shmguard_pool_create() of @p fd takes (the unref is
+ * not timed). */
+static double
+create_sample(int fd)
+{
+	enum shmguard_pool_error error;
+	uint64_t start = sample_now_ns();
+	struct shmguard_pool *pool = shmguard_pool_create(fd, CREATE_POOL_SIZE, NULL, &error);
+	uint64_t end = sample_now_ns();
+	if (pool == NULL) {
+		fail("shmguard_pool_create: %s", shmguard_pool_error_to_str(error));
+	}
+	shmguard_pool_unref(pool);
+	return (double)(end - start) / 1000.0;
+}
+
+struct create_count {
+	int fd;
+	bool ok;
+};
+
+/* One counted shmguard_pool_create() after a warm-up one (the first pool
+ * of a process installs the SIGBUS handler). */
+static void
+create_count_body(void *arg)
+{
+	struct create_count *count = arg;
+	count->ok = false;
+	struct shmguard_pool *warm = shmguard_pool_create(count->fd, CREATE_POOL_SIZE, NULL, NULL);
+	shmguard_pool_unref(warm);
+	syscall_count_mark();
+	struct shmguard_pool *pool = shmguard_pool_create(count->fd, CREATE_POOL_SIZE, NULL, NULL);
+	syscall_count_mark();
+	count->ok = pool != NULL && warm != NULL;
+	shmguard_pool_unref(pool);
+}
+
+static void
+bench_pool_create(unsigned runs)
+{
+	int fds[CREATE_KIND_COUNT];
+	for (unsigned kind = 0; kind < CREATE_KIND_COUNT; kind++) {
+		fds[kind] = create_source(kind, CREATE_POOL_SIZE);
+	}
+	unsigned samples_per_kind = runs * CREATE_SAMPLES_PER_RUN;
+	double *samples = calloc((size_t)CREATE_KIND_COUNT * samples_per_kind, sizeof(double));
+	if (samples == NULL) {
+		fail("out of memory");
+	}
+	for (unsigned kind = 0; kind < CREATE_KIND_COUNT; kind++) {
+		if (fds[kind] >= 0) {
+			create_sample(fds[kind]);
+		}
+	}
+	/* Kinds take turns, so that each sees the same machine. */
+	for (unsigned i = 0; i < samples_per_kind; i++) {
+		for (unsigned kind = 0; kind < CREATE_KIND_COUNT; kind++) {
+			if (fds[kind] >= 0) {
+				samples[kind * samples_per_kind + i] = create_sample(fds[kind]);
+			}
+		}
+	}
+	printf("\n6. Pool creation: shmguard_pool_create() of a %zu KiB pool, us (median and\n"
+	       "  quartiles of %u), and the system calls one creation makes (ptrace count)\n",
+		CREATE_POOL_SIZE / KiB, samples_per_kind);
+	long memfd_calls = -1;
+	for (unsigned kind = 0; kind < CREATE_KIND_COUNT; kind++) {
+		if (fds[kind] < 0) {
+			continue;
+		}
+		struct sample_stats stats =
+			sample_stats_of(&samples[kind * samples_per_kind], samples_per_kind);
+		struct create_count body = {.fd = fds[kind]};
+		long calls = -1;
+		if (syscall_count_in_child(create_count_body, &body, &calls) != 0) {
+			calls = -1;
+		}
+		if (kind == CREATE_MEMFD) {
+			memfd_calls = calls;
+		}
+		printf("  %-40s %7.1f us  (quartiles %.1f-%.1f)  %ld system calls\n",
+			create_kind_titles[kind], stats.median, stats.q1, stats.q3, calls);
+		close(fds[kind]);
+	}
+	free(samples);
+	if (memfd_calls < 0) {
+		target_report(VERDICT_NOT_MEASURED, "memfd pool creation: ptrace failed");
+		return;
+	}
+	target_report(verdict_of(memfd_calls <= CREATE_MEMFD_SYSCALLS_BEFORE_VETTING),
+		"memfd pool creation: %ld system calls, no more than before vetting (%ld)",
+		memfd_calls, CREATE_MEMFD_SYSCALLS_BEFORE_VETTING);
+}
+
+/* ------------------------------------------------------------------ */
 /* main                                                                */
 /* ------------------------------------------------------------------ */
 
@@ -1058,12 +1208,14 @@ usage(FILE *out)
 	fprintf(out,
 		"usage: bench-core [--runs N] [--csv FILE]\n"
 		"       bench-core --syscall-loop N\n"
+		"       bench-core [--runs N] --only-create\n"
 		"Measure libshmguard's core against memcpy, process_vm_readv and\n"
 		"libwayland's wl_shm, and print a table with medians and ratios.\n"
 		"  --runs N          runs per point (default 15)\n"
 		"  --csv FILE        write read throughput as size,method,GBps rows\n"
 		"  --syscall-loop N  only run N begin/end pairs and N guarded reads\n"
-		"                    after a warm-up, for strace -f -c\n");
+		"                    after a warm-up, for strace -f -c\n"
+		"  --only-create     only measure pool creation (section 6)\n");
 }
 
 static unsigned long
@@ -1118,12 +1270,14 @@ main(int argc, char **argv)
 		{"runs", required_argument, NULL, 'r'},
 		{"csv", required_argument, NULL, 'c'},
 		{"syscall-loop", required_argument, NULL, 's'},
+		{"only-create", no_argument, NULL, 'C'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
 	unsigned runs = 15;
 	const char *csv_path = NULL;
 	unsigned long syscall_loop = 0;
+	bool only_create = false;
 	int opt;
 	while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
 		switch (opt) {
@@ -1135,6 +1289,9 @@ main(int argc, char **argv)
 			break;
 		case 's':
 			syscall_loop = parse_count(optarg, "--syscall-loop");
+			break;
+		case 'C':
+			only_create = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -1150,6 +1307,11 @@ main(int argc, char **argv)
 	}
 	if (syscall_loop != 0) {
 		return run_syscall_loop(syscall_loop);
+	}
+	if (only_create) {
+		bench_pool_create(runs);
+		print_targets();
+		return 0;
 	}
 
 	FILE *csv = NULL;
@@ -1201,6 +1363,7 @@ main(int argc, char **argv)
 		fail("%s: %s", csv_path, strerror(errno));
 	}
 	bench_syscalls();
+	bench_pool_create(runs);
 	print_targets();
 	printf("(whole run: %.1f s)\n", (double)(sample_now_ns() - start) / 1e9);
 

@@ -32,6 +32,8 @@ enum demo_exit {
 	DEMO_EXIT_STILL_CONNECTED = 5,
 	/* capture: the compositor sent zwlr_screencopy_frame_v1.failed. */
 	DEMO_EXIT_CAPTURE_FAILED = 6,
+	/* fuse: the compositor stopped answering: it waits on our daemon. */
+	DEMO_EXIT_NO_ANSWER = 7,
 };
 
 /* status.c: the steps of every mode, each ending in an exit status. */
@@ -116,5 +118,9 @@ int
 mode_truncate(int argc, char **argv);
 int
 mode_capture(int argc, char **argv);
+#ifdef CLIENT_DEMO_HAVE_FUSE
+int
+mode_fuse(int argc, char **argv);
+#endif
 
 #endif /* CLIENT_DEMO_DEMO_H */

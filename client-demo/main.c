@@ -14,9 +14,13 @@ usage(FILE *out)
 		"  good                 an animated window over several shm pools\n"
 		"  truncate [--when W]  a malicious client that truncates its pool\n"
 		"  capture FILE.png     a screen capture through wlr-screencopy\n"
+#ifdef CLIENT_DEMO_HAVE_FUSE
+		"  fuse [--stall S]     a pool over a file on our own FUSE mount that stalls\n"
+#endif
 		"Run client-demo MODE --help for a mode's options.\n"
 		"Exit status: 0 ok, 1 client-side failure, 2 usage, 3 protocol error,\n"
-		"4 connection lost, 5 still connected (truncate), 6 capture failed.\n");
+		"4 connection lost, 5 still connected (truncate), 6 capture failed,\n"
+		"7 no answer from the compositor (fuse).\n");
 }
 
 int
@@ -29,6 +33,9 @@ main(int argc, char **argv)
 		{"good", mode_good},
 		{"truncate", mode_truncate},
 		{"capture", mode_capture},
+#ifdef CLIENT_DEMO_HAVE_FUSE
+		{"fuse", mode_fuse},
+#endif
 	};
 	/* Line-buffered, so that logs read by tests are complete at any time. */
 	setvbuf(stdout, NULL, _IOLBF, 0);

@@ -29,6 +29,8 @@ demo_exit_to_str(enum demo_exit status)
 		return "still connected";
 	case DEMO_EXIT_CAPTURE_FAILED:
 		return "capture failed";
+	case DEMO_EXIT_NO_ANSWER:
+		return "no answer from the compositor";
 	}
 	return "?";
 }

@@ -1,10 +1,12 @@
 /*
- * shmguard-info: what this kernel really does, and which strategy the
- * library would pick for a file. The first thing to run on a new kernel.
+ * shmguard-info: what this kernel really does, and, for a file, what backs
+ * it, whether the library would accept it and which strategy it would
+ * pick. The first thing to run on a new kernel.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +31,29 @@ print_probe(void)
 	}
 }
 
+/* What backs the file and whether each base policy accepts it. Returns
+ * whether the default policy does: only then is the file looked at any
+ * further (fstat() on a FUSE file is already a request to its daemon). */
+static bool
+print_verdicts(int fd)
+{
+	static const enum shmguard_file_accept accepts[] = {
+		SHMGUARD_FILE_ACCEPT_LOCAL, SHMGUARD_FILE_ACCEPT_MEMORY};
+	bool accepted = false;
+	for (size_t i = 0; i < sizeof(accepts) / sizeof(accepts[0]); i++) {
+		struct shmguard_file_policy policy = {.accept = accepts[i]};
+		char reason[256];
+		enum shmguard_pool_error verdict =
+			shmguard_file_vet(fd, &policy, reason, sizeof(reason));
+		printf("files: %-6s %-8s %s\n", shmguard_file_accept_to_str(accepts[i]),
+			verdict == SHMGUARD_POOL_OK ? "accepted" : "refused", reason);
+		if (i == 0) {
+			accepted = verdict == SHMGUARD_POOL_OK;
+		}
+	}
+	return accepted;
+}
+
 static int
 print_file(const char *path)
 {
@@ -37,10 +62,15 @@ print_file(const char *path)
 		fprintf(stderr, "shmguard-info: %s: %s\n", path, strerror(errno));
 		return 1;
 	}
+	printf("\nfile: %s (opened read-only as a client's fd might be)\n", path);
+	if (!print_verdicts(fd)) {
+		printf("(refused by the default policy: not looked at further)\n");
+		close(fd);
+		return 0;
+	}
 	struct stat st;
 	uint64_t size = fstat(fd, &st) == 0 && st.st_size > 0 ? (uint64_t)st.st_size : 0;
-	printf("\nfile: %s (%llu bytes, opened read-only as a client's fd might be)\n", path,
-		(unsigned long long)size);
+	printf("size: %llu bytes\n", (unsigned long long)size);
 	static const enum shmguard_access_mode modes[] = {
 		SHMGUARD_ACCESS_READ, SHMGUARD_ACCESS_WRITE};
 	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
@@ -59,7 +89,8 @@ usage(FILE *out)
 	fprintf(out,
 		"usage: shmguard-info [--version] [FILE...]\n"
 		"Print what this kernel does for safe shared-memory mappings and,\n"
-		"for each FILE, the strategy libshmguard would use for it.\n");
+		"for each FILE, what backs it, whether libshmguard would accept it\n"
+		"as a pool's file and why, and the strategy it would use for it.\n");
 }
 
 int

@@ -10,8 +10,8 @@
 #include "file_facts.h"
 #include "linux_abi.h"
 
-static enum shmguard_pool_error
-type_error(mode_t mode)
+enum shmguard_pool_error
+file_facts_type_error(mode_t mode)
 {
 	if (S_ISFIFO(mode)) {
 		return SHMGUARD_POOL_ERROR_PIPE;
@@ -45,7 +45,7 @@ file_facts_read(int fd, struct file_facts *facts)
 	if (fstat(fd, &st) != 0) {
 		return SHMGUARD_POOL_ERROR_BAD_FD;
 	}
-	enum shmguard_pool_error error = type_error(st.st_mode);
+	enum shmguard_pool_error error = file_facts_type_error(st.st_mode);
 	if (error != SHMGUARD_POOL_OK) {
 		return error;
 	}

@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "shmguard/shmguard.h"
 
@@ -14,9 +15,15 @@ struct file_facts {
 };
 
 /* Inspect @p fd (borrowed). SHMGUARD_POOL_OK for a readable regular file,
- * else the specific reason it cannot back a pool. */
+ * else the specific reason it cannot back a pool. Calls fstat(): only for
+ * an fd that file_origin_vet() accepted (fstat() on a FUSE file is a
+ * request to its daemon). */
 enum shmguard_pool_error
 file_facts_read(int fd, struct file_facts *facts);
+
+/* SHMGUARD_POOL_OK for a regular file's @p mode, else its type's error. */
+enum shmguard_pool_error
+file_facts_type_error(mode_t mode);
 
 /* Why @p facts forbid writing, or SHMGUARD_POOL_OK. */
 enum shmguard_pool_error

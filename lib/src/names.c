@@ -94,6 +94,18 @@ shmguard_fault_kind_to_str(enum shmguard_fault_kind kind)
 }
 
 SHMGUARD_EXPORT const char *
+shmguard_file_accept_to_str(enum shmguard_file_accept accept)
+{
+	switch (accept) {
+	case SHMGUARD_FILE_ACCEPT_LOCAL:
+		return "local";
+	case SHMGUARD_FILE_ACCEPT_MEMORY:
+		return "memory";
+	}
+	return "unknown file acceptance";
+}
+
+SHMGUARD_EXPORT const char *
 shmguard_pool_error_to_str(enum shmguard_pool_error error)
 {
 	switch (error) {
@@ -137,6 +149,20 @@ shmguard_pool_error_to_str(enum shmguard_pool_error error)
 		return "out of memory";
 	case SHMGUARD_POOL_ERROR_TOO_MANY_FDS:
 		return "the compositor's file-descriptor bound for pools is reached";
+	case SHMGUARD_POOL_ERROR_FS_USER_SPACE:
+		return "file on a FUSE (or other user-space) file system: page reads can wait on a user-space process";
+	case SHMGUARD_POOL_ERROR_FS_STACKED:
+		return "file on a stacked file system (overlay, ecryptfs): page reads go to another file system, which can wait on a user-space process";
+	case SHMGUARD_POOL_ERROR_FS_NETWORK:
+		return "file on a network file system: page reads can wait on a server";
+	case SHMGUARD_POOL_ERROR_FS_DEVICE:
+		return "file on a file system on a loop, nbd, ublk or other virtual block device: page reads can wait on the file or process behind it";
+	case SHMGUARD_POOL_ERROR_FS_UNKNOWN:
+		return "file on a file system not known to be memory or a local disk";
+	case SHMGUARD_POOL_ERROR_FS_NOT_MEMORY:
+		return "file not memory-backed, and the compositor accepts memory-backed files only";
+	case SHMGUARD_POOL_ERROR_FS_UNIDENTIFIED:
+		return "what backs the file cannot be told (its mount or device is not visible to the compositor)";
 	}
 	return "unknown pool error";
 }

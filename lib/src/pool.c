@@ -11,6 +11,7 @@
 
 #include "budget.h"
 #include "file_facts.h"
+#include "file_origin.h"
 #include "guard.h"
 #include "log.h"
 #include "mapping.h"
@@ -74,11 +75,19 @@ set_error(enum shmguard_pool_error *out, enum shmguard_pool_error error)
 }
 
 struct shmguard_pool *
-pool_create(int fd, uint64_t size, struct shmguard_budget *budget, bool writable_view,
+pool_create_vetted(int fd, uint64_t size, struct shmguard_budget *budget, bool writable_view,
+	const struct shmguard_file_policy *policy, struct file_origin *origin_out,
 	enum shmguard_pool_error *error_out)
 {
-	struct file_facts facts;
-	enum shmguard_pool_error error = file_facts_read(fd, &facts);
+	/* Before anything else looks at the file: fstat() on a FUSE file is
+	 * already a request to its daemon. The verdict holds for the pool's
+	 * life (the file, so what backs it, never changes), and pool_map()
+	 * calls fstat() only on an fd vetted here. */
+	struct file_origin origin;
+	enum shmguard_pool_error error = file_origin_vet(fd, policy, &origin);
+	if (origin_out != NULL) {
+		*origin_out = origin;
+	}
 	if (error != SHMGUARD_POOL_OK) {
 		goto err;
 	}
@@ -126,11 +135,25 @@ err:
 	return NULL;
 }
 
+struct shmguard_pool *
+pool_create(int fd, uint64_t size, struct shmguard_budget *budget, bool writable_view,
+	enum shmguard_pool_error *error)
+{
+	return pool_create_vetted(fd, size, budget, writable_view, NULL, NULL, error);
+}
+
 SHMGUARD_EXPORT struct shmguard_pool *
 shmguard_pool_create(
 	int fd, uint64_t size, struct shmguard_budget *budget, enum shmguard_pool_error *error)
 {
-	return pool_create(fd, size, budget, false, error);
+	return pool_create_vetted(fd, size, budget, false, NULL, NULL, error);
+}
+
+SHMGUARD_EXPORT struct shmguard_pool *
+shmguard_pool_create_with_policy(int fd, uint64_t size, struct shmguard_budget *budget,
+	const struct shmguard_file_policy *policy, enum shmguard_pool_error *error)
+{
+	return pool_create_vetted(fd, size, budget, false, policy, NULL, error);
 }
 
 SHMGUARD_EXPORT struct shmguard_pool *

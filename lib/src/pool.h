@@ -8,6 +8,7 @@
 
 #include "shmguard/shmguard.h"
 
+#include "file_origin.h"
 #include "mapping.h"
 
 struct shmguard_pool {
@@ -26,9 +27,16 @@ struct shmguard_pool {
 	bool writable_view;
 };
 
-/* shmguard_pool_create(), with every generation a writable view when
- * @p writable_view: for libwayland's API, where one data pointer is read
- * and written. */
+/* shmguard_pool_create_with_policy(), with every generation a writable
+ * view when @p writable_view (for libwayland's API, where one data
+ * pointer is read and written), and what backs the file stored in
+ * @p origin (if not NULL) whether it was accepted or not. */
+struct shmguard_pool *
+pool_create_vetted(int fd, uint64_t size, struct shmguard_budget *budget, bool writable_view,
+	const struct shmguard_file_policy *policy, struct file_origin *origin,
+	enum shmguard_pool_error *error);
+
+/* pool_create_vetted() with the default policy. */
 struct shmguard_pool *
 pool_create(int fd, uint64_t size, struct shmguard_budget *budget, bool writable_view,
 	enum shmguard_pool_error *error);

@@ -6,6 +6,7 @@
 
 #include "shmguard/shmguard.h"
 
+#include "file_origin.h"
 #include "strategy.h"
 
 enum shmguard_strategy
@@ -51,7 +52,12 @@ SHMGUARD_EXPORT int
 shmguard_strategy_choose(int fd, uint64_t size, enum shmguard_access_mode mode, const char **why)
 {
 	struct file_facts facts;
-	enum shmguard_pool_error error = file_facts_read(fd, &facts);
+	struct file_origin origin;
+	/* Vetted first: file_facts_read() calls fstat(). */
+	enum shmguard_pool_error error = file_origin_vet(fd, NULL, &origin);
+	if (error == SHMGUARD_POOL_OK) {
+		error = file_facts_read(fd, &facts);
+	}
 	if (error == SHMGUARD_POOL_OK && mode == SHMGUARD_ACCESS_WRITE) {
 		error = file_facts_write_refusal(&facts);
 	}

@@ -17,15 +17,20 @@ Exit status: 0 passed, 1 failed, 77 skipped (Meson's convention).
 """
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 from run import (Failure, Session, Skip, assert_good_keeps_going, check, log, run_one,  # noqa: E402
                  read_png, wait_for_frames)
+sys.path.insert(0, HERE)
+from stall_fs import (StallFs, fuse_usable, kernel_stack, mounted, thread_name,  # noqa: E402
+                      waiting_threads)
 
 
 # hostile-client's exit statuses (tests/hostile/hostile.h).
@@ -598,6 +603,408 @@ def test_capture_truncate_loop(bench):
     finish(r)
 
 
+# -- files whose reads wait on a user-space process ------------------------
+
+# The attacker waits this long for each answer (create_pool, a frame).
+FILE_WAIT_MS = 2000
+
+
+# The library's threads that close refused fds aside: a FUSE fd's close()
+# waits on its daemon, and these exist so that it waits there.
+CLOSER_THREAD = "shmguard-close"
+
+
+def no_thread_waits(s, besides=()):
+    """No thread of the compositor (but those named in @besides) waits in
+    the kernel on a FUSE daemon."""
+    waits = waiting_threads(s.compositor.pid, besides)
+    stacks = "; ".join(f"{tid}: " + " < ".join(kernel_stack(s.compositor.pid, tid)[:6])
+                       for tid, _, _ in waits)
+    check(not waits, f"compositor threads wait in the kernel: {waits} ({stacks})")
+
+
+def shown_quickly(s, seconds=2):
+    """A fresh well-behaved client is shown within @seconds."""
+    start = time.monotonic()
+    got, out = s.run([s.args.hostile, "--timeout", str(seconds * 1000), "show"],
+                     env=hostile_env(s), timeout=seconds + 10)
+    elapsed = time.monotonic() - start
+    check(got == CONNECTED and "shown: frame callback" in out,
+          f"a fresh client was not shown within {seconds} s (exit {got})")
+    log(f"a fresh client was shown {elapsed:.2f} s after the attack")
+
+
+def expect_frozen(s, what):
+    """The compositor waits on the daemon: a thread of it sleeps in the
+    kernel on FUSE, and a fresh client is not shown within 2 s."""
+    end = time.monotonic() + 3
+    while not (waits := waiting_threads(s.compositor.pid)):
+        check(time.monotonic() < end, f"no compositor thread waits on FUSE after {what}")
+        time.sleep(0.05)
+    got, out = s.run([s.args.hostile, "--timeout", str(FILE_WAIT_MS), "show"],
+                     env=hostile_env(s), timeout=15)
+    check("shown: frame callback" not in out,
+          f"a fresh client was shown although the compositor waits on FUSE ({waits})")
+    log(f"frozen by {what}: {waits}; a fresh client was not shown (exit {got})")
+
+
+def file_pool(s, path, *extra, **kwargs):
+    """The attack: a pool over the file at @path, a buffer of it shown."""
+    return attack(s, "file-pool", path, *extra, options=("--timeout", str(FILE_WAIT_MS)),
+                  timeout=30, **kwargs)
+
+
+def refused_untouched(s, fs, path, *extra, message):
+    """libshmguard refuses the file at create_pool (wl_shm invalid_fd,
+    @message), nothing waits, a fresh client is shown, and the daemon was
+    never asked for a byte or an attribute."""
+    file_pool(s, path, *extra, status=PROTOCOL_ERROR, error=("wl_shm", INVALID_FD),
+              message=message)
+    no_thread_waits(s)
+    shown_quickly(s)
+    fs.stop()
+    check(fs.held() == 0, f"the compositor asked the daemon {fs.held()} times")
+
+
+def frozen_then_released(b, fs, path, *extra, status=TIMEOUT):
+    """libwayland's wl_shm maps the file and the render reads it: the
+    attacker waits in vain (TIMEOUT), so does every client, a compositor
+    thread sleeps on the daemon. Then the daemon ends (EIO): the read
+    faults, libwayland's SIGBUS handler ends the attacker, and the
+    compositor serves again."""
+    file_pool(b, path, *extra, status=status, message=r"^no (frame callback|answer)")
+    expect_frozen(b, "the FUSE file")
+    fs.stop()
+    end = time.monotonic() + 5
+    while waiting_threads(b.compositor.pid):
+        check(time.monotonic() < end, "the compositor still waits after the daemon ended")
+        time.sleep(0.05)
+    finish(b)
+
+
+# The library's message names the file system.
+FUSE_NAMED = r"fuse"
+
+
+def test_fuse_data_stall(bench):
+    """A 4 MiB file on a FUSE mount whose daemon never answers a read (the
+    client's own daemon, in real life). libshmguard refuses it at
+    create_pool from what the kernel knows of its mount (fdinfo,
+    mountinfo): wl_shm invalid_fd naming the fuse type; the daemon is
+    never asked, no compositor thread waits, a fresh client is shown at
+    once. libwayland maps it and its render reads a page: the compositor
+    sleeps in the kernel until the daemon answers (here: until the test
+    ends the daemon, whose EIO becomes a SIGBUS that libwayland
+    catches)."""
+    fuse_usable(bench.args.stall_fs)
+    fs = StallFs(bench.args.stall_fs, "data")
+    try:
+        s = bench.compositor()
+        refused_untouched(s, fs, fs.file, message=FUSE_NAMED)
+        finish(s)
+    finally:
+        fs.close()
+
+    fs = StallFs(bench.args.stall_fs, "data")
+    try:
+        b = bench.compositor("--builtin-shm")
+        frozen_then_released(b, fs, fs.file)
+    finally:
+        fs.close()
+
+
+def test_fuse_metadata_stall(bench):
+    """The same file with a daemon that, once the file is open, answers
+    neither reads nor the file's getattr nor statfs: fstat() and fstatfs()
+    on the fd would wait too (and cannot be killed). libshmguard refuses
+    it without either: wl_shm invalid_fd naming fuse, the daemon never
+    asked. libwayland calls neither, maps it, and freezes at the render
+    as with the data stall."""
+    fuse_usable(bench.args.stall_fs)
+    fs = StallFs(bench.args.stall_fs, "all")
+    try:
+        s = bench.compositor()
+        refused_untouched(s, fs, fs.file, message=FUSE_NAMED)
+        finish(s)
+    finally:
+        fs.close()
+
+    fs = StallFs(bench.args.stall_fs, "all")
+    try:
+        b = bench.compositor("--builtin-shm")
+        frozen_then_released(b, fs, fs.file)
+    finally:
+        fs.close()
+
+
+class Overlay:
+    """A read-only overlayfs mounted by the test in the compositor's mount
+    namespace, its lower layers the stall-fs mount and an empty directory
+    (root only)."""
+
+    def __init__(self, lower):
+        self.dir = tempfile.mkdtemp(prefix="shmguard-overlay-")
+        self.merged = os.path.join(self.dir, "merged")
+        empty = os.path.join(self.dir, "empty")
+        os.mkdir(self.merged)
+        os.mkdir(empty)
+        done = subprocess.run(["mount", "-t", "overlay", "overlay", "-o",
+                               f"ro,lowerdir={lower}:{empty}", self.merged],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                              timeout=10)
+        if done.returncode != 0:
+            shutil.rmtree(self.dir, ignore_errors=True)
+            raise Failure(f"mount -t overlay failed: {done.stdout}")
+        self.file = os.path.join(self.merged, "pool")
+
+    def close(self):
+        if mounted(self.merged):
+            subprocess.run(["umount", "-l", self.merged], timeout=10)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+# A mount the compositor cannot see: its type cannot be read, so the file
+# is refused for that.
+PRIVATE_MOUNT_REFUSED = r"not in the compositor's mount namespace"
+
+
+def test_fuse_overlay(bench):
+    """An overlayfs file whose lower layer is the stalling FUSE mount,
+    opened read-only (no copy-up), data stall. (1) The attacker mounts
+    the overlay in a mount namespace of its own (as any user can, in a
+    user namespace), where the compositor cannot see the mount: refused,
+    wl_shm invalid_fd. (2) An overlay in the compositor's namespace:
+    refused, the message naming overlay. Either way the daemon is never
+    asked and no thread waits. libwayland maps every pool read-write,
+    which the read-only fd does not allow: wl_shm invalid_fd (EACCES),
+    without a freeze; an overlay is no worse there than the FUSE file
+    itself."""
+    fuse_usable(bench.args.stall_fs)
+    if os.geteuid() != 0:
+        raise Skip("mounting an overlayfs needs root")
+    fs = StallFs(bench.args.stall_fs, "data")
+    overlay = None
+    try:
+        s = bench.compositor()
+        out = file_pool(s, fs.file, "--overlay", status=PROTOCOL_ERROR,
+                        error=("wl_shm", INVALID_FD), message=PRIVATE_MOUNT_REFUSED)
+        check(re.search(r"^overlay mounted over .* in a private mount namespace", out, re.M),
+              "the attacker did not mount its overlay")
+        no_thread_waits(s)
+        shown_quickly(s)
+        overlay = Overlay(fs.dir)
+        refused_untouched(s, fs, overlay.file, "--read-only", message=r"overlay")
+        finish(s)
+    finally:
+        if overlay is not None:
+            overlay.close()
+        fs.close()
+
+    fs = StallFs(bench.args.stall_fs, "data")
+    try:
+        b = bench.compositor("--builtin-shm")
+        file_pool(b, fs.file, "--overlay", status=PROTOCOL_ERROR,
+                  error=("wl_shm", INVALID_FD), message=r"failed mmap fd \d+: Permission denied")
+        no_thread_waits(b)
+        fs.stop()
+        finish(b)
+    finally:
+        fs.close()
+
+
+def file_pool_flush_held(s, fs):
+    """The attack with a daemon that holds flushes. The attacker keeps
+    its fd (its close() would wait), but libwayland-client closes the
+    duplicate it sent as soon as the request is out, and that close waits
+    on the daemon: the attacker is stuck from then on, as a real one that
+    does not care would be. Run in the background; returns once the pool
+    is sent and the compositor has had half a second for it."""
+    which = "libwayland" if s.builtin else "libshmguard"
+    proc = s.spawn([s.args.hostile, "--timeout", str(FILE_WAIT_MS), "file-pool", fs.file,
+                    "--keep-fd"], f"file-pool-{which}", env=hostile_env(s))
+    end = time.monotonic() + 10
+    while "\nsent " not in open(proc.log_path).read():
+        check(proc.poll() is None, f"[{which}] the attacker ended: "
+              f"{open(proc.log_path).read()}")
+        check(time.monotonic() < end, f"[{which}] the attacker did not send its pool")
+        time.sleep(0.05)
+    time.sleep(0.5)
+    return proc
+
+
+def reap(proc, fs):
+    """End the daemon, then the attacker, whose closes wait on it.
+    Returns its exit status and output."""
+    fs.stop()
+    try:
+        status = proc.wait(10)
+    except subprocess.TimeoutExpired:
+        raise Failure("the attacker did not exit after the daemon ended")
+    out = open(proc.log_path).read()
+    sys.stdout.write(out)
+    return status, out
+
+
+def test_fuse_flush_stall(bench):
+    """A daemon that also holds the flush that every close() of an fd of
+    the file sends, whoever holds the fd (measured: the closer sleeps in
+    request_wait_answer and SIGKILL does not end it). A compositor that
+    refuses the fd still has to close it. libshmguard must refuse it
+    without any thread that serves clients waiting: none waits on FUSE,
+    a fresh client is shown within 2 s, and the attacker (once its own
+    close is answered) reads wl_shm invalid_fd naming fuse. libwayland
+    maps the fd and closes it at once, in create_pool: frozen there until
+    the daemon ends. libshmguard closes a refused fd on a thread of its
+    own (shmguard-close), the one thread allowed to wait on the daemon;
+    once the daemon ends, no thread waits any more."""
+    fuse_usable(bench.args.stall_fs)
+    fs = StallFs(bench.args.stall_fs, "flush")
+    try:
+        s = bench.compositor()
+        proc = file_pool_flush_held(s, fs)
+        no_thread_waits(s, besides=(CLOSER_THREAD,))
+        aside = [(tid, thread_name(s.compositor.pid, tid), wchan)
+                 for tid, _, wchan in waiting_threads(s.compositor.pid)]
+        log(f"[libshmguard] waiting on the daemon meanwhile: {aside or 'no thread'}")
+        shown_quickly(s)
+        status, out = reap(proc, fs)
+        end = time.monotonic() + 5
+        while waiting_threads(s.compositor.pid):
+            check(time.monotonic() < end, "a compositor thread still waits after the daemon "
+                  f"ended: {waiting_threads(s.compositor.pid)}")
+            time.sleep(0.05)
+        check(status == PROTOCOL_ERROR and re.search(
+            r"^protocol error: interface wl_shm, object \d+, code 2 \(invalid_fd\), "
+            rf"message \".*{FUSE_NAMED}", out, re.M),
+            f"[libshmguard] attacker exit {status}, not wl_shm invalid_fd naming fuse")
+        finish(s)
+    finally:
+        fs.close()
+
+    fs = StallFs(bench.args.stall_fs, "flush")
+    try:
+        b = bench.compositor("--builtin-shm")
+        proc = file_pool_flush_held(b, fs)
+        expect_frozen(b, "closing the FUSE fd")
+        reap(proc, fs)
+        finish(b)
+    finally:
+        fs.close()
+
+
+# -- the stalling FUSE file system itself --------------------------------
+
+def fd_call(fd, code):
+    """A child that runs @code (Python, with FD the inherited @fd) and
+    prints "done" or the errno it got."""
+    script = ("import errno, os, sys\nFD = int(sys.argv[1])\ntry:\n    " + code +
+              "\n    print('done', flush=True)\nexcept OSError as e:\n"
+              "    print(errno.errorcode[e.errno], flush=True)\n")
+    return subprocess.Popen([sys.executable, "-c", script, str(fd)], pass_fds=(fd,),
+                            stdout=subprocess.PIPE, text=True)
+
+
+def expect_waiting(child, what):
+    """@child is still there after 0.5 s, waiting in the kernel on the
+    daemon."""
+    time.sleep(0.5)
+    if child.poll() is not None:
+        raise Failure(f"{what} did not wait on the daemon: {child.stdout.read()!r}")
+    waits = waiting_threads(child.pid)
+    check(waits, f"{what} is not waiting on FUSE in the kernel")
+    log(f"{what} waits on the daemon: {waits}")
+
+
+def expect_answer(child, what, answers, timeout=5):
+    """@child ends within @timeout with one of @answers."""
+    try:
+        out = child.communicate(timeout=timeout)[0].strip()
+    except subprocess.TimeoutExpired:
+        child.kill()
+        child.wait()
+        raise Failure(f"{what} still waits {timeout} s after the daemon was told to stop")
+    check(out in answers, f"{what} got {out!r}, expected one of {answers}")
+    log(f"{what}: {out}")
+
+
+def close_fuse_fd(fd):
+    """close() of a FUSE file whose daemon is gone reports ENOTCONN (its
+    flush); the fd is closed all the same."""
+    try:
+        os.close(fd)
+    except OSError:
+        pass
+
+
+def test_stall_fs_self_test(bench):
+    """The tests' stalling FUSE file system (stall-fs) does what the FUSE
+    tests rely on: data stall: the file's attributes are answered (4 MiB)
+    and a read waits in the kernel; metadata stall: once the file is open,
+    fstat() and fstatfs() wait too; flush stall: a close() of a second fd
+    of the file waits. SIGTERM answers every held request
+    with EIO, unmounts and exits 0; SIGKILL of the daemon also frees the
+    waiting reader and leaves no mount behind (fusermount3's
+    auto_unmount)."""
+    program = bench.args.stall_fs
+    fuse_usable(program)
+
+    fs = StallFs(program, "data")
+    try:
+        fd = os.open(fs.file, os.O_RDONLY)
+        check(os.fstat(fd).st_size == 4 << 20, "the file is not 4 MiB")
+        reader = fd_call(fd, "os.pread(FD, 4096, 0)")
+        expect_waiting(reader, "a read (data stall)")
+        fs.stop()
+        # The read the kernel sent ahead gets EIO; the reader, waiting on
+        # that page's lock, may try once more and find the mount gone.
+        expect_answer(reader, "the read", ("EIO", "ENOTCONN"))
+        close_fuse_fd(fd)
+    finally:
+        fs.close()
+
+    fs = StallFs(program, "all")
+    try:
+        fd = os.open(fs.file, os.O_RDONLY)
+        stat = fd_call(fd, "os.fstat(FD)")
+        statfs = fd_call(fd, "os.statvfs(f'/proc/self/fd/{FD}')")
+        expect_waiting(stat, "fstat (metadata stall)")
+        expect_waiting(statfs, "fstatfs (metadata stall)")
+        fs.stop()
+        expect_answer(stat, "fstat", ("EIO",))
+        expect_answer(statfs, "fstatfs", ("EIO",))
+        close_fuse_fd(fd)
+    finally:
+        fs.close()
+
+    fs = StallFs(program, "flush")
+    try:
+        fd = os.open(fs.file, os.O_RDONLY)
+        closer = fd_call(fd, "os.close(FD)")
+        expect_waiting(closer, "close() (flush stall)")
+        fs.stop()
+        expect_answer(closer, "close()", ("EIO",))
+        close_fuse_fd(fd)
+    finally:
+        fs.close()
+
+    fs = StallFs(program, "data")
+    try:
+        fd = os.open(fs.file, os.O_RDONLY)
+        reader = fd_call(fd, "os.pread(FD, 4096, 0)")
+        expect_waiting(reader, "a read (data stall)")
+        fs.proc.kill()
+        fs.proc.wait(5)
+        expect_answer(reader, "the read after SIGKILL of the daemon", ("ENOTCONN",))
+        close_fuse_fd(fd)
+        end = time.monotonic() + 5
+        while mounted(fs.dir):
+            check(time.monotonic() < end, "the mount stayed after SIGKILL of the daemon")
+            time.sleep(0.05)
+        log("SIGKILL of the daemon: the reader was freed, the mount is gone")
+    finally:
+        fs.close()
+
+
 # -- the harness itself -----------------------------------------------------
 
 def test_harness_catches_survivor(bench):
@@ -634,11 +1041,16 @@ TESTS = {
     "capture-read-only": test_capture_read_only,
     "capture-truncate-loop": test_capture_truncate_loop,
     "harness-catches-survivor": test_harness_catches_survivor,
+    "fuse-data-stall": test_fuse_data_stall,
+    "fuse-metadata-stall": test_fuse_metadata_stall,
+    "fuse-overlay": test_fuse_overlay,
+    "fuse-flush-stall": test_fuse_flush_stall,
+    "stall-fs-self-test": test_stall_fs_self_test,
 }
 
 
 def main():
-    return run_one(TESTS, __doc__.splitlines()[0], Bench, ("--hostile",))
+    return run_one(TESTS, __doc__.splitlines()[0], Bench, ("--hostile", "--stall-fs"))
 
 
 if __name__ == "__main__":

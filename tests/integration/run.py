@@ -391,6 +391,34 @@ def test_builtin_shm(s):
     s.stop_compositor()
 
 
+def test_fuse_client(s):
+    """client-demo fuse hands over a file on its own FUSE mount whose
+    daemon never answers (reads; then also getattr and statfs): it is
+    refused with wl_shm.invalid_fd naming fuse, quickly, while the good
+    client keeps animating. A compositor that reads the file or fstat()s
+    it would stop answering (client-demo exits 7, then frees it)."""
+    out = subprocess.run([s.args.client, "--help"], stdout=subprocess.PIPE, text=True,
+                         timeout=10).stdout
+    if "  fuse " not in out:
+        raise Skip("client-demo was built without libfuse3 (Debian package libfuse3-dev)")
+    try:
+        os.close(os.open("/dev/fuse", os.O_RDWR))
+    except OSError as e:
+        raise Skip(f"/dev/fuse cannot be used here: {e.strerror}")
+    s.start_compositor()
+    good = s.spawn_good()
+    wait_for_frames(good, 10)
+    for stall in ("data", "all"):
+        status, out = s.client("fuse", "--stall", stall, "--timeout", "2", timeout=30)
+        check(status == 0 and re.search(
+            r"^fuse: protocol error: interface wl_shm, object \d+, code 2 "
+            r"\(wl_shm\.invalid_fd\), message \"[^\"]*fuse", out, re.M),
+            f"client-demo fuse --stall {stall}: exit {status}, not refused with "
+            "wl_shm.invalid_fd naming fuse")
+        assert_good_keeps_going(good, seconds=1.0, at_least=10)
+    s.stop_compositor()
+
+
 def need(program, package):
     path = shutil.which(program)
     if path is None:
@@ -572,6 +600,7 @@ TESTS = {
     "policy-revalidate": truncate_case("after-commit", 5, r"still connected", "revalidate"),
     "capture-refused": test_capture_refused,
     "builtin-shm": test_builtin_shm,
+    "fuse-client": test_fuse_client,
     "weston-simple-shm": test_weston_simple_shm,
     "wayland-info": test_wayland_info,
     "grim": test_grim,

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """sway 1.7 (wlroots 0.15), unmodified, with libshmguard-preload.so.
 
-    run-sway.py --compositor sway --client PATH --hostile PATH --preload PATH TEST
+    run-sway.py --compositor sway --client PATH --hostile PATH --preload PATH
+                --stall-fs PATH TEST
 
 --compositor names sway (a program on PATH, or a path); --client is
 client-demo, --hostile tests/hostile's hostile-client, --preload the built
@@ -369,16 +370,44 @@ def test_read_only_shown(bench):
     finish(b)
 
 
+def test_fuse(bench):
+    """A file on a FUSE mount whose daemon never answers reads (then one
+    that also holds getattr and statfs), as tests/hostile's fuse-data-stall
+    and fuse-metadata-stall. With the preload: wl_shm invalid_fd naming
+    fuse, the daemon never asked, no thread of sway waiting on it, a fresh
+    client shown within 2 s. Without it sway (libwayland's wl_shm, wlroots'
+    pixman renderer reading the buffer) freezes on the data stall until
+    the daemon ends; then it serves again."""
+    hostile.fuse_usable(bench.args.stall_fs)
+    for mode in ("data", "all"):
+        fs = hostile.StallFs(bench.args.stall_fs, mode)
+        try:
+            s = bench.sway(True)
+            hostile.refused_untouched(s, fs, fs.file, message=hostile.FUSE_NAMED)
+            finish(s)
+        finally:
+            fs.close()
+
+    fs = hostile.StallFs(bench.args.stall_fs, "data")
+    try:
+        b = bench.sway(False)
+        hostile.frozen_then_released(b, fs, fs.file)
+    finally:
+        fs.close()
+
+
 TESTS = {
     "sway-weston-simple-shm": test_weston_simple_shm,
     "sway-truncate": test_truncate,
     "sway-truncate-after-destroy": test_truncate_after_destroy,
     "sway-read-only-shown": test_read_only_shown,
+    "sway-fuse": test_fuse,
 }
 
 
 def main():
-    return run_one(TESTS, __doc__.splitlines()[0], SwayBench, ("--hostile", "--preload"))
+    return run_one(TESTS, __doc__.splitlines()[0], SwayBench,
+                   ("--hostile", "--preload", "--stall-fs"))
 
 
 if __name__ == "__main__":

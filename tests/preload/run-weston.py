@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Debian's weston 10 serving wl_shm through libshmguard-preload.so.
 
-    run-weston.py --compositor WESTON --client PATH --hostile PATH --preload PATH TEST
+    run-weston.py --compositor WESTON --client PATH --hostile PATH --preload PATH
+                  --stall-fs PATH TEST
 
 weston runs headless (pixman renderer, desktop-shell) with the preload in
 LD_PRELOAD, and, where a test compares, without it: libwayland 1.21's own
@@ -340,6 +341,10 @@ HOSTILE_TESTS = (
     "write-sealed-shown",
     "many-pools",
     "many-pools-low-fd-limit",
+    "fuse-data-stall",
+    "fuse-metadata-stall",
+    "fuse-overlay",
+    "fuse-flush-stall",
 )
 
 TESTS = {name: hostile.TESTS[name] for name in HOSTILE_TESTS}
@@ -354,7 +359,8 @@ TESTS.update({
 
 
 def main():
-    return run_one(TESTS, __doc__.splitlines()[0], WestonBench, ("--hostile", "--preload"))
+    return run_one(TESTS, __doc__.splitlines()[0], WestonBench,
+                   ("--hostile", "--preload", "--stall-fs"))
 
 
 if __name__ == "__main__":

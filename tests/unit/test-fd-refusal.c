@@ -33,15 +33,26 @@
 #define PAGES(n) (client_page() * (uint64_t)(n))
 
 /* A pool over @p fd is refused with @p expected, by name. */
-#define assert_refused(fd, size, expected) assert_refused_at(fd, size, expected, #expected)
+#define assert_refused(fd, size, expected) assert_refused_at(fd, size, NULL, expected, #expected)
+
+/* The same under a policy that also accepts file system @p fs_type. */
+#define assert_refused_on(fd, size, fs_type, expected)                                             \
+	do {                                                                                       \
+		const char *const types[] = {fs_type};                                             \
+		const struct shmguard_file_policy policy = {                                       \
+			.extra_fs_types = types, .extra_fs_types_len = 1};                         \
+		assert_refused_at(fd, size, &policy, expected, #expected);                         \
+	} while (0)
 
 static void
-assert_refused_at(int fd, uint64_t size, enum shmguard_pool_error expected, const char *name)
+assert_refused_at(int fd, uint64_t size, const struct shmguard_file_policy *policy,
+	enum shmguard_pool_error expected, const char *name)
 {
 	struct shmguard_budget *budget = shmguard_budget_create(NULL);
 	assert_non_null(budget);
 	enum shmguard_pool_error error = SHMGUARD_POOL_OK;
-	struct shmguard_pool *pool = shmguard_pool_create(fd, size, budget, &error);
+	struct shmguard_pool *pool =
+		shmguard_pool_create_with_policy(fd, size, budget, policy, &error);
 	if (pool != NULL || error != expected) {
 		fail_msg("fd %d, %llu bytes: expected %s, got \"%s\"%s", fd,
 			(unsigned long long)size, name, shmguard_pool_error_to_str(error),
@@ -52,7 +63,7 @@ assert_refused_at(int fd, uint64_t size, enum shmguard_pool_error expected, cons
 	assert_int_equal(shmguard_budget_get_pools(budget), 0);
 	assert_int_equal(shmguard_budget_get_mapped_bytes(budget), 0);
 	/* No error pointer: refused all the same. */
-	assert_null(shmguard_pool_create(fd, size, NULL, NULL));
+	assert_null(shmguard_pool_create_with_policy(fd, size, NULL, policy, NULL));
 	shmguard_budget_unref(budget);
 }
 
@@ -270,14 +281,18 @@ refuse_pool_larger_than_file(void **state)
 	assert_refused(fd, 1, SHMGUARD_POOL_ERROR_FILE_TOO_SHORT);
 	close(fd);
 
-	/* A regular file that reports no size (procfs). */
+	/* A regular file that reports no size (procfs), under a policy
+	 * that accepts proc (the default refuses it: not memory, not a
+	 * disk). */
 	fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
 	assert_true(fd >= 0);
-	assert_refused(fd, PAGES(1), SHMGUARD_POOL_ERROR_FILE_TOO_SHORT);
+	assert_refused(fd, PAGES(1), SHMGUARD_POOL_ERROR_FS_UNKNOWN);
+	assert_refused_on(fd, PAGES(1), "proc", SHMGUARD_POOL_ERROR_FILE_TOO_SHORT);
 	close(fd);
 }
 
-/* A regular file with a size the kernel will not map (sysfs). */
+/* A regular file with a size the kernel will not map (sysfs, which the
+ * default policy refuses before that: a policy that accepts it). */
 static void
 refuse_unmappable_file(void **state)
 {
@@ -291,7 +306,8 @@ refuse_unmappable_file(void **state)
 		print_message("skipped: %s is not a sized regular file here\n", path);
 		skip();
 	}
-	assert_refused(fd, (uint64_t)st.st_size, SHMGUARD_POOL_ERROR_UNMAPPABLE);
+	assert_refused(fd, (uint64_t)st.st_size, SHMGUARD_POOL_ERROR_FS_UNKNOWN);
+	assert_refused_on(fd, (uint64_t)st.st_size, "sysfs", SHMGUARD_POOL_ERROR_UNMAPPABLE);
 	close(fd);
 }
 

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -20,6 +21,8 @@
 #include <cmocka.h>
 #include <wayland-client.h>
 #include <wayland-server.h>
+
+#include <shmguard/shmguard.h>
 
 #include "harness.h"
 
@@ -547,6 +550,71 @@ test_stride_checked_against_format(void **state)
 	preload_harness_destroy(harness);
 }
 
+/* A pool of the file at the path the test gives; report. */
+static void
+client_pool_of_path(struct client_ctx *ctx)
+{
+	const char *path = ctx->arg;
+	int fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+	}
+	CLIENT_CHECK(ctx, fd >= 0);
+	wl_shm_create_pool(ctx->shm, fd, SIZE);
+	close(fd);
+	client_report_on(ctx, ctx->shm);
+}
+
+/* With SHMGUARD_FILE_POLICY set to @p setting (NULL: unset), a pool of
+ * @p path gets invalid_fd with a message containing @p text. */
+static void
+expect_file_policy(const char *setting, const char *path, const char *text)
+{
+	if (setting != NULL) {
+		setenv("SHMGUARD_FILE_POLICY", setting, 1);
+	} else {
+		unsetenv("SHMGUARD_FILE_POLICY");
+	}
+	struct harness *harness = preload_harness();
+	unsetenv("SHMGUARD_FILE_POLICY");
+	struct test_client *client = harness_spawn(harness, client_pool_of_path, path);
+	harness_expect_error(client, "wl_shm", WL_SHM_ERROR_INVALID_FD, text);
+	harness_wait_exit(client);
+	preload_harness_destroy(harness);
+}
+
+/* SHMGUARD_FILE_POLICY: which files the preload's wl_shm accepts. */
+static void
+test_file_policy_setting(void **state)
+{
+	static const char proc[] = "/proc/self/status";
+	static const char refused[] =
+		"file on a proc file system, not known to be memory or a local disk";
+	/* Unset, default, and a value the preload does not know (logged):
+	 * the default, which refuses proc. */
+	expect_file_policy(NULL, proc, refused);
+	expect_file_policy("default", proc, refused);
+	expect_file_policy("bogus", proc, refused);
+	/* Named: accepted, then refused for its size. */
+	expect_file_policy("default+proc", proc, "file is shorter than the pool size");
+	expect_file_policy("memory+sysfs,proc", proc, "file is shorter than the pool size");
+
+	/* memory: a file in the runtime dir (under /tmp) is refused, unless
+	 * /tmp is memory here. */
+	char path[] = "/tmp/shmguard-preload-policy-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, SIZE), 0);
+	struct shmguard_file_policy memory = {.accept = SHMGUARD_FILE_ACCEPT_MEMORY};
+	bool on_disk = shmguard_file_vet(fd, &memory, NULL, 0) == SHMGUARD_POOL_ERROR_FS_NOT_MEMORY;
+	close(fd);
+	if (on_disk) {
+		expect_file_policy(
+			"memory", path, "the compositor accepts memory-backed files only");
+	}
+	unlink(path);
+}
+
 int
 main(void)
 {
@@ -563,6 +631,7 @@ main(void)
 		cmocka_unit_test(test_buffer_create_returns_null_as_libwayland),
 		cmocka_unit_test(test_added_formats_advertised),
 		cmocka_unit_test(test_stride_checked_against_format),
+		cmocka_unit_test(test_file_policy_setting),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -152,10 +152,12 @@ shmguard_access_mode_to_str(enum shmguard_access_mode mode);
 /**
  * The strategy a pool of @p size bytes over @p fd (borrowed: not closed)
  * would use for @p mode, and why, in one static sentence stored in @p why
- * (if not NULL). Nothing is mapped; the fd is inspected with fstat() and
+ * (if not NULL). Nothing is mapped; the fd is vetted with the default
+ * policy (shmguard_file_vet()), then inspected with fstat() and
  * fcntl(F_GET_SEALS). Returns the strategy (>= 0), or -EBADF (not an open
- * fd) or -EINVAL (not a mappable regular file, or WRITE on a read-only or
- * write-sealed fd), with the reason in @p why. Thread-safe.
+ * fd) or -EINVAL (not a mappable regular file, on a file system the
+ * default policy refuses, or WRITE on a read-only or write-sealed fd),
+ * with the reason in @p why. Thread-safe.
  */
 SHMGUARD_EXPORT int
 shmguard_strategy_choose(int fd, uint64_t size, enum shmguard_access_mode mode, const char **why);
@@ -229,7 +231,7 @@ SHMGUARD_EXPORT void
 shmguard_set_max_pool_fds(uint32_t max_pool_fds);
 
 /* ------------------------------------------------------------------ */
-/* Pools                                                               */
+/* Pool errors                                                         */
 /* ------------------------------------------------------------------ */
 
 /** Why a pool could not be created, resized or written. */
@@ -273,11 +275,151 @@ enum shmguard_pool_error {
 	SHMGUARD_POOL_ERROR_NO_MEMORY,
 	/** The process-wide bound on pool file descriptors is reached. */
 	SHMGUARD_POOL_ERROR_TOO_MANY_FDS,
+	/**
+	 * The file is on a file system served by a user-space process (FUSE:
+	 * fuse, fuseblk, fuse.*; coda; orangefs): a page read waits for it.
+	 */
+	SHMGUARD_POOL_ERROR_FS_USER_SPACE,
+	/**
+	 * The file is on a stacked file system (overlay, ecryptfs): a page
+	 * read goes to the file system below, which may be FUSE.
+	 */
+	SHMGUARD_POOL_ERROR_FS_STACKED,
+	/** The file is on a network file system (nfs, cifs, 9p, ceph, ...). */
+	SHMGUARD_POOL_ERROR_FS_NETWORK,
+	/**
+	 * The file is on a block file system whose device is a loop, nbd or
+	 * ublk device (or another virtual device), possibly under
+	 * device-mapper or md: its reads can wait on a file or a process.
+	 */
+	SHMGUARD_POOL_ERROR_FS_DEVICE,
+	/** The file system type is not known to be memory or a local disk. */
+	SHMGUARD_POOL_ERROR_FS_UNKNOWN,
+	/** A local disk file, and the policy accepts memory-backed files only. */
+	SHMGUARD_POOL_ERROR_FS_NOT_MEMORY,
+	/**
+	 * What backs the file could not be found out: its mount is not in
+	 * this process's mount namespace, or /proc or /sys is missing.
+	 */
+	SHMGUARD_POOL_ERROR_FS_UNIDENTIFIED,
 };
 
 /** One sentence saying what @p error means ("file descriptor is a pipe"). */
 SHMGUARD_EXPORT const char *
 shmguard_pool_error_to_str(enum shmguard_pool_error error);
+
+/* ------------------------------------------------------------------ */
+/* Which files: what may back a client's file                          */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Mapping a client's file hands the client a way to stop the compositor:
+ * every page the compositor touches for the first time is read from
+ * whatever backs the file, and the compositor thread sleeps in the kernel
+ * until that read is answered, with no signal and no timeout that could
+ * get it out (SIGKILL included). Memory and local disks answer; other
+ * file systems may not:
+ *
+ * - FUSE (fuse, fuseblk, fuse.NAME): any user can mount one through
+ *   fusermount3 and write a daemon that never answers. coda and orangefs
+ *   also ask a user-space daemon.
+ * - overlay and ecryptfs read the file from another file system, which
+ *   may be a FUSE mount.
+ * - network file systems (nfs, cifs/smb3, 9p, ceph, afs, virtiofs, ...)
+ *   wait on a server, which may be the client's machine or gone.
+ * - a block file system on a loop device reads a file (which may be on
+ *   FUSE; desktop users can set up loop devices through udisks); on nbd
+ *   or ublk (unprivileged since Linux 6.5) a server process answers;
+ *   device-mapper and md stacks (LUKS, LVM, RAID) are followed down to
+ *   the devices they are made of.
+ * - anything else is refused until it is known to be safe.
+ *
+ * So the library looks at what backs a file before anything reads it,
+ * without a call that could reach the file's own file system: fstat()
+ * and fstatfs() on a FUSE file are requests to its daemon too. What it
+ * uses, each measured against a FUSE daemon that never answers: fcntl()
+ * F_GETFL and F_GET_SEALS (which succeeds only on shmem and hugetlbfs
+ * files: every memfd and tmpfs file), /proc/self/fdinfo/N (the mount
+ * id), /proc/self/mountinfo (that mount's type, source and device) and
+ * /sys/dev/block (what the device is). Refused files get a
+ * SHMGUARD_POOL_ERROR_FS_* error.
+ */
+
+/** Which file systems a pool's file may be on, besides the extra types. */
+enum shmguard_file_accept {
+	/**
+	 * The default: memory-backed files (memfd, tmpfs, hugetlbfs, ramfs,
+	 * devtmpfs) and files on local block-device file systems (ext2/3/4,
+	 * xfs, btrfs, f2fs, jfs, reiserfs, nilfs2, vfat, msdos, exfat,
+	 * ntfs3, hfsplus) whose every device is a disk on a bus or a RAM
+	 * disk. Old clients make pools with mkstemp() under /tmp or
+	 * $XDG_RUNTIME_DIR, which may be on disk.
+	 */
+	SHMGUARD_FILE_ACCEPT_LOCAL = 0,
+	/** Memory-backed files only. */
+	SHMGUARD_FILE_ACCEPT_MEMORY,
+};
+
+/** Name of a file acceptance ("local", "memory"). */
+SHMGUARD_EXPORT const char *
+shmguard_file_accept_to_str(enum shmguard_file_accept accept);
+
+/** What files a pool may be made of; zero-initialised, the default. */
+struct shmguard_file_policy {
+	/** The base set of accepted files. */
+	enum shmguard_file_accept accept;
+	/**
+	 * File system types accepted as well, as /proc/self/mountinfo names
+	 * them ("overlay", "fuse.sshfs", "nfs4"): exact names, accepted
+	 * whatever device they are on. Adding a type says the compositor
+	 * trusts whoever serves that file system not to stall it. May be
+	 * NULL; NULL and empty entries are ignored.
+	 */
+	const char *const *extra_fs_types;
+	/** Number of entries in @p extra_fs_types. */
+	size_t extra_fs_types_len;
+};
+
+/**
+ * Whether @p policy (NULL: the default) accepts @p fd (borrowed) as a
+ * pool's file, by what backs it. Nothing here reaches the fd's own file
+ * system (no fstat(), fstatfs(), read or mapping); only objects on no
+ * mount at all (pipes, sockets, anonymous inodes), whose file systems
+ * are the kernel's own, are fstat()ed to name their type. Stores one
+ * sentence in @p reason (if not NULL; @p reason_size bytes, always
+ * terminated) saying what backs the file and why it is accepted or not,
+ * e.g. "file on a fuse.sshfs file system: page reads can wait on a
+ * user-space process". Returns SHMGUARD_POOL_OK, or the reason it would
+ * be refused: a SHMGUARD_POOL_ERROR_FS_* value, or _BAD_FD, _O_PATH, or a
+ * type (_PIPE, ...) for objects that are not files on a mount. The
+ * file's type, size and access mode are checked at pool creation, not
+ * here. Thread-safe. A memfd costs two fcntl() calls; a file on disk
+ * reads /proc/self/fdinfo/N, /proc/self/mountinfo and a few sysfs files
+ * (tens of microseconds).
+ */
+SHMGUARD_EXPORT enum shmguard_pool_error
+shmguard_file_vet(
+	int fd, const struct shmguard_file_policy *policy, char *reason, size_t reason_size);
+
+/**
+ * Close @p fd (consumed; a negative fd is ignored) without letting the
+ * file's file system stop the caller: every close() of an fd of a FUSE
+ * file sends a flush request and waits, unkillably, for the daemon's
+ * answer, whoever holds the fd. The close happens on a thread of the
+ * library's own, named "shmguard-close" (at most 8; further closes wait
+ * in a queue, their fds open, while all 8 are stuck). The caller waits up
+ * to 20 ms for it, so an ordinary fd is closed when this returns, except
+ * while an earlier close is known to be stuck, when it does not wait at
+ * all. Use it for a client's fd that shmguard_file_vet() refused (the
+ * wl_shm global does so for create_pool). Any thread; not
+ * async-signal-safe. Closer threads block every signal.
+ */
+SHMGUARD_EXPORT void
+shmguard_fd_close(int fd);
+
+/* ------------------------------------------------------------------ */
+/* Pools                                                               */
+/* ------------------------------------------------------------------ */
 
 /** A client's file plus its current mapping generation. */
 struct shmguard_pool;
@@ -288,7 +430,9 @@ struct shmguard_pool;
  * by what the kernel and the file allow. The mapping is charged to
  * @p budget (may be NULL), which the pool keeps a reference to.
  *
- * The fd must be a readable regular file at least @p size bytes long.
+ * The fd must be a readable regular file at least @p size bytes long, on
+ * a file system the default policy accepts (see shmguard_file_vet():
+ * memory-backed files and local disks).
  * Returns NULL and sets @p error (if not NULL) to the reason otherwise.
  * The caller holds one reference. Thread-safe; not async-signal-safe.
  *
@@ -301,6 +445,17 @@ struct shmguard_pool;
 SHMGUARD_EXPORT struct shmguard_pool *
 shmguard_pool_create(
 	int fd, uint64_t size, struct shmguard_budget *budget, enum shmguard_pool_error *error);
+
+/**
+ * shmguard_pool_create() with @p policy (borrowed for the call; NULL: the
+ * default) deciding which files are accepted (see shmguard_file_vet()):
+ * the file is vetted once, here, before anything else looks at it, and a
+ * refused file gives NULL with a SHMGUARD_POOL_ERROR_FS_* error.
+ * shmguard_pool_create() is this with the default policy. Thread-safe.
+ */
+SHMGUARD_EXPORT struct shmguard_pool *
+shmguard_pool_create_with_policy(int fd, uint64_t size, struct shmguard_budget *budget,
+	const struct shmguard_file_policy *policy, enum shmguard_pool_error *error);
 
 /** Take a reference. Thread-safe. */
 SHMGUARD_EXPORT struct shmguard_pool *

@@ -159,6 +159,16 @@ struct shmguard_shm_options {
 	void (*fault_handler)(const struct shmguard_fault_event *event, void *user_data);
 	/** Passed to @p fault_handler. */
 	void *fault_user_data;
+	/**
+	 * Which files clients may make pools of (zero: the default, memory
+	 * and local disks; see shmguard_file_vet() for what is refused and
+	 * why). Each create_pool vets the client's fd before anything else
+	 * looks at it, once: a refused file gets wl_shm error invalid_fd
+	 * whose message names the file system type, e.g. "file on a
+	 * fuse.sshfs file system: page reads can wait on a user-space
+	 * process". The type names are copied.
+	 */
+	struct shmguard_file_policy file_policy;
 };
 
 /**
@@ -360,9 +370,15 @@ shmguard_buffer_write(struct shmguard_buffer *buffer, uint64_t offset, const voi
  * client that truncates the file meanwhile cannot crash the compositor.
  * For a long-lived mapping, use shmguard_pool_create() and access windows.
  *
+ * The file is vetted with the default policy first (see
+ * shmguard_file_vet()); for another policy, call shmguard_file_vet() with
+ * it before this. Close a refused fd with shmguard_fd_close(): a FUSE
+ * file's close() can wait on its daemon.
+ *
  * Returns 0; -EBADF (not an open fd); -EINVAL (not a readable regular
- * file: pipe, socket, device, O_PATH, write-only; or @p offset + @p size
- * overflows); -ENXIO (the file is shorter than @p offset + @p size);
+ * file: pipe, socket, device, O_PATH, write-only; a file system the
+ * default policy refuses: FUSE, overlay, network, a loop device...; or
+ * @p offset + @p size overflows); -ENXIO (the file is shorter than @p offset + @p size);
  * -EFAULT (the file shrank during the copy; @p report filled, @p dst
  * undefined); -ENOSPC (mapping bound reached); -EMFILE (32 windows
  * already open on this thread); -ENOMEM. A @p size of 0 copies nothing

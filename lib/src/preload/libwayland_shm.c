@@ -78,8 +78,10 @@ wl_display_init_shm(struct wl_display *display)
 	preload_formats_apply(link->shm);
 	link->display_destroy.notify = handle_display_destroy;
 	wl_display_add_destroy_listener(display, &link->display_destroy);
-	fprintf(stderr, "libshmguard-preload: wl_shm served by libshmguard %s (fault policy: %s)\n",
-		shmguard_version(), shmguard_fault_policy_to_str(options.fault_policy));
+	fprintf(stderr,
+		"libshmguard-preload: wl_shm served by libshmguard %s (fault policy: %s, file policy: %s)\n",
+		shmguard_version(), shmguard_fault_policy_to_str(options.fault_policy),
+		preload_settings_file_policy());
 	return 0;
 }
 

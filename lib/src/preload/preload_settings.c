@@ -1,9 +1,11 @@
 /* The preload's environment settings and its record of added formats. */
 #include "config.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../file_policy.h"
 #include "../log.h"
 #include "../wayland/shm.h"
 #include "fault_log.h"
@@ -52,10 +54,45 @@ log_level_from_env(void)
 	}
 }
 
+/* SHMGUARD_FILE_POLICY, parsed once; its names live as long as the
+ * process (shmguard_shm_create() copies them again). */
+static struct file_policy_copy file_policy;
+static const char *file_policy_text = "default";
+
+static void
+file_policy_from_env(void)
+{
+	const char *value = getenv("SHMGUARD_FILE_POLICY");
+	file_policy_copy_finish(&file_policy);
+	file_policy_text = "default";
+	if (value == NULL) {
+		return;
+	}
+	int ret = file_policy_copy_parse(&file_policy, value);
+	if (ret == 0 && *value != '\0') {
+		file_policy_text = value;
+	} else if (ret == -EINVAL) {
+		log_message(SHMGUARD_LOG_ERROR,
+			"SHMGUARD_FILE_POLICY=%s: expected memory, default, or either with +TYPE,TYPE...; using default",
+			value);
+	} else if (ret != 0) {
+		log_message(SHMGUARD_LOG_ERROR,
+			"SHMGUARD_FILE_POLICY=%s: out of memory; using default", value);
+	}
+}
+
+const char *
+preload_settings_file_policy(void)
+{
+	return file_policy_text;
+}
+
 void
 preload_settings_read(struct shmguard_shm_options *options)
 {
 	log_level_from_env();
+	file_policy_from_env();
+	options->file_policy = file_policy.policy;
 	options->fault_policy = policy_from_env();
 	options->fault_handler = fault_log;
 	options->client_limits.max_generations_per_pool = PRELOAD_MAX_GENERATIONS_PER_POOL;

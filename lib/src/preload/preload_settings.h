@@ -8,9 +8,16 @@
 #include "shmguard/wayland.h"
 
 /* Fill @p options from SHMGUARD_FAULT_POLICY (disconnect, the default, or
- * zeros) and SHMGUARD_LOG (error, warning: the default, info, debug). */
+ * zeros), SHMGUARD_FILE_POLICY (memory, default, or either followed by
+ * +TYPE,TYPE...: file_policy_copy_parse()) and SHMGUARD_LOG (error,
+ * warning: the default, info, debug). */
 void
 preload_settings_read(struct shmguard_shm_options *options);
+
+/* The file policy preload_settings_read() found, as its setting says it
+ * ("default" when unset or refused). */
+const char *
+preload_settings_file_policy(void);
 
 /* Record @p format for @p shm (NULL: wl_display_init_shm() not called yet;
  * kept until it is). Returns a pointer to the stored code, or NULL for a

@@ -10,6 +10,7 @@
 
 #include "shmguard/wayland.h"
 
+#include "../file_origin.h"
 #include "../log.h"
 #include "../pool.h"
 
@@ -29,10 +30,13 @@ shmguard_fd_copy(
 	/* Map from the start of the file: mmap offsets must be page-aligned,
 	 * and the pool checks the file covers the whole range. */
 	enum shmguard_pool_error error;
-	struct shmguard_pool *pool = shmguard_pool_create(fd, offset + size, NULL, &error);
+	struct file_origin origin;
+	struct shmguard_pool *pool =
+		pool_create_vetted(fd, offset + size, NULL, false, NULL, &origin, &error);
 	if (pool == NULL) {
-		log_client_message(SHMGUARD_LOG_DEBUG, "client fd refused: %s",
-			shmguard_pool_error_to_str(error));
+		char reason[256];
+		file_origin_describe(&origin, error, reason, sizeof(reason));
+		log_client_message(SHMGUARD_LOG_DEBUG, "client fd refused: %s", reason);
 		return pool_error_to_errno(error);
 	}
 	int ret = shmguard_pool_read(pool, offset, dst, size, report);

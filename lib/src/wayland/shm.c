@@ -317,9 +317,14 @@ shmguard_shm_create(struct wl_display *display, const struct shmguard_shm_option
 	if (ret != 0) {
 		goto err_formats;
 	}
+	ret = file_policy_copy_init(
+		&shm->file_policy, options != NULL ? &options->file_policy : NULL);
+	if (ret != 0) {
+		goto err_formats;
+	}
 	if (pthread_mutex_init(&shm->deferred_lock, NULL) != 0) {
 		ret = -ENOMEM;
-		goto err_formats;
+		goto err_file_policy;
 	}
 	shm->deferred_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (shm->deferred_fd < 0) {
@@ -347,6 +352,8 @@ err_eventfd:
 	close(shm->deferred_fd);
 err_mutex:
 	pthread_mutex_destroy(&shm->deferred_lock);
+err_file_policy:
+	file_policy_copy_finish(&shm->file_policy);
 err_formats:
 	free(shm->formats);
 	free(shm);
@@ -374,6 +381,7 @@ shm_unref(struct shmguard_shm *shm)
 	}
 	close(shm->deferred_fd);
 	pthread_mutex_destroy(&shm->deferred_lock);
+	file_policy_copy_finish(&shm->file_policy);
 	free(shm->formats);
 	free(shm);
 }

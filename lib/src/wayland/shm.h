@@ -11,6 +11,8 @@
 
 #include "shmguard/wayland.h"
 
+#include "../file_policy.h"
+
 struct shmguard_buffer;
 
 struct deferred_fault {
@@ -36,6 +38,8 @@ struct shmguard_shm {
 	 * the buffer's life. Set before any client binds. */
 	bool libwayland_contract;
 	enum shmguard_fault_policy policy;
+	/* Which files pools may be made of (the options', copied). */
+	struct file_policy_copy file_policy;
 	struct shmguard_budget_limits client_limits;
 	void (*fault_handler)(const struct shmguard_fault_event *event, void *user_data);
 	void *fault_user_data;

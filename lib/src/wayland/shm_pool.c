@@ -15,6 +15,8 @@
 
 #include "shmguard/wayland.h"
 
+#include "../fd_closer.h"
+#include "../file_origin.h"
 #include "../log.h"
 #include "../pool.h"
 #include "buffer.h"
@@ -151,11 +153,27 @@ shm_pool_create(struct shm_client *owner, struct wl_resource *shm_resource, uint
 	}
 
 	enum shmguard_pool_error error;
-	struct shmguard_pool *core = pool_create(
-		fd, (uint64_t)size, owner->budget, owner->shm->libwayland_contract, &error);
+	struct file_origin origin;
+	struct shmguard_pool *core = pool_create_vetted(fd, (uint64_t)size, owner->budget,
+		owner->shm->libwayland_contract, &owner->shm->file_policy.policy, &origin, &error);
 	/* The core keeps its own duplicate: the client's fd is done with,
-	 * whatever happened. */
-	close(fd);
+	 * whatever happened. A file refused for what backs it may be on FUSE,
+	 * whose every close() waits on the daemon's answer to a flush: closed
+	 * aside. */
+	if (core == NULL && pool_error_is_file_system(error)) {
+		fd_close_aside(fd);
+	} else {
+		close(fd);
+	}
+	if (core == NULL && pool_error_is_file_system(error)) {
+		/* What backs the file, naming its file system type. */
+		char reason[256];
+		file_origin_describe(&origin, error, reason, sizeof(reason));
+		log_client_message(
+			SHMGUARD_LOG_DEBUG, "create_pool of %d bytes refused: %s", size, reason);
+		wl_resource_post_error(shm_resource, WL_SHM_ERROR_INVALID_FD, "%s", reason);
+		return;
+	}
 	if (core == NULL) {
 		log_client_message(SHMGUARD_LOG_DEBUG, "create_pool of %d bytes refused: %s", size,
 			shmguard_pool_error_to_str(error));
