@@ -29,9 +29,6 @@
 #include <unistd.h>
 
 #include <cmocka.h>
-#ifdef HAVE_VALGRIND_VALGRIND_H
-#include <valgrind/valgrind.h>
-#endif
 
 #include <shmguard/shmguard.h>
 
@@ -481,13 +478,6 @@ thp_tmpfs_file_keeps_base_pages(void **state)
 static const char *
 huge_pages_unavailable(void)
 {
-#ifdef HAVE_VALGRIND_VALGRIND_H
-	if (RUNNING_ON_VALGRIND) {
-		/* valgrind places every mapping itself, at addresses a hugetlb
-		 * mapping refuses. */
-		return "valgrind cannot map hugetlbfs files";
-	}
-#endif
 	int fd = memfd_create("hugetlb-probe", MFD_HUGETLB | MFD_CLOEXEC);
 	if (fd < 0) {
 		return "memfd_create(MFD_HUGETLB) fails (kernel without hugetlbfs?)";
