@@ -12,6 +12,10 @@ struct file_facts {
 	bool writable; /* opened O_RDWR */
 	unsigned seals; /* F_GET_SEALS, 0 for files that cannot be sealed */
 	uint64_t size; /* st_size */
+	/* The page size the kernel maps the file with: the huge page size
+	 * on hugetlbfs (mappings split only at its boundaries and their
+	 * length is rounded up to it), else the system page size. */
+	uint64_t page_size;
 };
 
 /* Inspect @p fd (borrowed). SHMGUARD_POOL_OK for a readable regular file,

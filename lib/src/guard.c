@@ -102,12 +102,24 @@ record_fault(struct guard_window *window, struct guard_region *region, uint64_t 
 
 /* Put zero pages over the rest of the mapping from the faulting page on,
  * in place (MAP_FIXED replaces atomically, leaving no hole another thread
- * could map into), so that the access can retry. */
+ * could map into), so that the access can retry.
+ *
+ * In pages of the mapping's own size: a hugetlbfs mapping cannot be split
+ * inside a huge page (MAP_FIXED there fails with EINVAL), and the kernel
+ * rounded its length up to a whole huge page. Covering from the faulting
+ * huge page loses no byte of the file: a hugetlbfs file's size is a
+ * multiple of the huge page, so that whole huge page lies past its end. */
 static bool
 cover_with_zeros(struct guard_region *region, uintptr_t start, int prot, uintptr_t address)
 {
-	uintptr_t page = address & ~((uintptr_t)page_size - 1);
-	size_t length = (size_t)(start + region->length - page);
+	uintptr_t unit = region->page_size > (uint64_t)page_size ? (uintptr_t)region->page_size
+								 : (uintptr_t)page_size;
+	uintptr_t page = address & ~(unit - 1);
+	if (page < start) {
+		page = start;
+	}
+	uintptr_t end = start + (((uintptr_t)region->length + unit - 1) & ~(unit - 1));
+	size_t length = (size_t)(end - page);
 	void *zeros =
 		mmap((void *)page, length, prot, MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (zeros == MAP_FAILED) {

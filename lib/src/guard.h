@@ -28,6 +28,10 @@ struct guard_region {
 	/* Set before the region is published; read by the handler. */
 	uintptr_t read_start;
 	uint64_t length;
+	/* The page size the kernel maps the region with (0: the system's).
+	 * A huge page (hugetlbfs) mapping splits only at its boundaries,
+	 * and its mapped length is rounded up to it. */
+	uint64_t page_size;
 	/* Protection of the read mapping: PROT_READ, or PROT_READ|PROT_WRITE
 	 * for a writable view (zero pages put over it keep it). */
 	int read_prot;

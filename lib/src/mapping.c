@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "shmguard/shmguard.h"
 
@@ -13,6 +14,35 @@
 #include "log.h"
 #include "mapping.h"
 #include "strategy.h"
+
+/* Whether mappings with @p page_size (file_facts) are of huge pages. */
+static bool
+huge_pages(uint64_t page_size)
+{
+	return page_size > (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
+/*
+ * The length a mapping of @p size bytes really takes, for munmap() and the
+ * budget: a hugetlbfs mapping is rounded up to whole huge pages by the
+ * kernel, and munmap() of a shorter length would have to split a huge page
+ * (EINVAL: nothing is unmapped). Base-page mappings count their size, as
+ * they always have (munmap() rounds those itself).
+ */
+static uint64_t
+mapped_length(uint64_t size, uint64_t page_size)
+{
+	if (!huge_pages(page_size)) {
+		return size;
+	}
+	return (size + page_size - 1) & ~(page_size - 1);
+}
+
+static uint64_t
+generation_mapped_length(const struct generation *generation)
+{
+	return mapped_length(generation->size, generation->region.page_size);
+}
 
 static pthread_mutex_t retired_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t write_map_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -81,7 +111,8 @@ generation_create(int fd, uint64_t size, const struct file_facts *facts,
 		*error = SHMGUARD_POOL_ERROR_NO_MEMORY;
 		return NULL;
 	}
-	*error = budget_charge_mapping(budget, size);
+	uint64_t charged = mapped_length(size, facts->page_size);
+	*error = budget_charge_mapping(budget, charged);
 	if (*error != SHMGUARD_POOL_OK) {
 		goto err_free;
 	}
@@ -106,6 +137,7 @@ generation_create(int fd, uint64_t size, const struct file_facts *facts,
 
 	generation->region.read_start = (uintptr_t)base;
 	generation->region.length = size;
+	generation->region.page_size = facts->page_size;
 	generation->region.read_prot = writable_view ? PROT_READ | PROT_WRITE : PROT_READ;
 	generation->region.fd = fd;
 	atomic_init(&generation->region.notify_fd, -1);
@@ -116,7 +148,7 @@ generation_create(int fd, uint64_t size, const struct file_facts *facts,
 	return generation;
 
 err_release:
-	budget_release_mapping(budget, size);
+	budget_release_mapping(budget, charged);
 err_free:
 	free(generation);
 	return NULL;
@@ -144,7 +176,8 @@ generation_map_write(struct generation *generation, uint8_t **base)
 	if (start != 0) {
 		goto out;
 	}
-	if (budget_charge_mapping(generation->budget, generation->size) != SHMGUARD_POOL_OK) {
+	uint64_t charged = generation_mapped_length(generation);
+	if (budget_charge_mapping(generation->budget, charged) != SHMGUARD_POOL_OK) {
 		ret = -ENOSPC;
 		goto out;
 	}
@@ -152,7 +185,7 @@ generation_map_write(struct generation *generation, uint8_t **base)
 		generation->region.fd, 0);
 	if (mapped == MAP_FAILED) {
 		ret = errno == EPERM || errno == EACCES ? -EPERM : -ENOMEM;
-		budget_release_mapping(generation->budget, generation->size);
+		budget_release_mapping(generation->budget, charged);
 		goto out;
 	}
 	start = (uintptr_t)mapped;
@@ -168,9 +201,11 @@ generation_grow(struct generation *generation, uint64_t size, const struct file_
 {
 	/* A nosigbus mapping may hold stale zero pages, a faulted one zero
 	 * pages of our own, a write mapping would need moving too, and a
-	 * pinned one or a writable view has its address handed out: all of
+	 * pinned one or a writable view has its address handed out, and the
+	 * kernel refuses to grow a hugetlbfs mapping (mremap: EINVAL): all of
 	 * those get a fresh generation. */
 	if (generation->read_strategy == SHMGUARD_STRATEGY_NOSIGBUS ||
+		huge_pages(generation->region.page_size) || huge_pages(facts->page_size) ||
 		strategy_for_read(facts, size, NULL) == SHMGUARD_STRATEGY_NOSIGBUS ||
 		atomic_load(&generation->region.first_fault) != 0 ||
 		atomic_load(&generation->region.remaps) != 0 ||
@@ -211,12 +246,13 @@ generation_grow(struct generation *generation, uint64_t size, const struct file_
 static void
 generation_unmap(struct generation *generation)
 {
-	munmap((void *)generation->region.read_start, generation->size);
-	budget_release_mapping(generation->budget, generation->size);
+	uint64_t length = generation_mapped_length(generation);
+	munmap((void *)generation->region.read_start, length);
+	budget_release_mapping(generation->budget, length);
 	uintptr_t write_start = atomic_load(&generation->region.write_start);
 	if (write_start != 0) {
-		munmap((void *)write_start, generation->size);
-		budget_release_mapping(generation->budget, generation->size);
+		munmap((void *)write_start, length);
+		budget_release_mapping(generation->budget, length);
 	}
 	if (generation->on_unmapped != NULL) {
 		generation->on_unmapped(generation->owner);

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <unistd.h>
 
 #include "shmguard/shmguard.h"
 
@@ -17,6 +18,13 @@ strategy_for_read(const struct file_facts *facts, uint64_t size, const char **wh
 	if (file_facts_sealed_cover(facts, size)) {
 		strategy = SHMGUARD_STRATEGY_SEALED;
 		reason = "F_SEAL_SHRINK is set and the file covers the pool: it can never fault";
+	} else if (facts->page_size > (uint64_t)sysconf(_SC_PAGESIZE)) {
+		/* hugetlbfs faults take their own path in the kernel, which the
+		 * MAP_NOSIGBUS patch leaves alone, and a private hugetlb
+		 * mapping would reserve huge pages of its own. */
+		strategy = SHMGUARD_STRATEGY_GUARD;
+		reason =
+			"a hugetlbfs file: MAP_NOSIGBUS does not cover huge pages; the SIGBUS guard catches truncation";
 	} else if (shmguard_probe()[SHMGUARD_MECHANISM_MAP_NOSIGBUS].supported) {
 		strategy = SHMGUARD_STRATEGY_NOSIGBUS;
 		reason =

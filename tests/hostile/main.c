@@ -19,6 +19,7 @@ usage(FILE *out)
 		hostile_attacks,
 		hostile_capture_attacks,
 		hostile_file_attacks,
+		hostile_hugetlb_attacks,
 	};
 	for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++) {
 		for (const struct hostile_attack *attack = tables[t]; attack->name != NULL;
@@ -56,6 +57,7 @@ find_attack(const char *name)
 		hostile_attacks,
 		hostile_capture_attacks,
 		hostile_file_attacks,
+		hostile_hugetlb_attacks,
 	};
 	for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++) {
 		for (const struct hostile_attack *attack = tables[t]; attack->name != NULL;

@@ -1003,6 +1003,85 @@ def test_stall_fs_self_test(bench):
         log("SIGKILL of the daemon: the reader was freed, the mount is gone")
     finally:
         fs.close()
+# -- huge pages -------------------------------------------------------------
+
+MIB = 1 << 20
+BUFFER_SIZE = 64 * 64 * 4
+
+# hugetlb-truncate's cases: (file size, pool size, buffer offset, size
+# truncated to). hugetlbfs takes only file sizes that are multiples of the
+# huge page (2 MiB here); a pool may be any size up to the file's.
+HUGETLB_CASES = (
+    (2 * MIB, 2 * MIB, 8192, 0),  # the reported crash
+    (4 * MIB, 4 * MIB, 0, 0),
+    (4 * MIB, 4 * MIB, MIB + 4096, 0),
+    (4 * MIB, 4 * MIB, 4 * MIB - BUFFER_SIZE, 2 * MIB),  # the last pages
+    (4 * MIB, 3 * MIB + 4096, 2 * MIB + 8192, 2 * MIB),  # pool not a whole huge page
+)
+# Huge pages the test needs at once: one file of 4 MiB, and the one before
+# it, which the compositor may still hold for a moment.
+HUGETLB_PAGES = 4
+
+
+def pool_is_whole_huge_pages(case):
+    return case[1] % (2 * MIB) == 0
+
+
+def huge_pages_or_skip():
+    """Skip unless the huge pages are there (meson runs this test under
+    tests/hugepages' hugepages-reserve, which reserves them and puts
+    nr_hugepages back afterwards, or says why it could not)."""
+    reason = os.environ.get("SHMGUARD_TEST_HUGEPAGES_SKIP")
+    if reason:
+        raise Skip(f"no huge pages: {reason}")
+    with open("/proc/meminfo") as f:
+        meminfo = dict(line.split(":", 1) for line in f)
+    free = int(meminfo.get("HugePages_Free", "0").split()[0])
+    size = meminfo.get("Hugepagesize", "").strip()
+    if size != "2048 kB":
+        raise Skip(f"huge pages of {size}, the cases are written for 2 MiB")
+    if free < HUGETLB_PAGES:
+        raise Skip(f"{free} huge pages free, {HUGETLB_PAGES} needed (as root, "
+                   f"run under tests/hugepages' hugepages-reserve)")
+    log(f"{free} huge pages of 2 MiB free")
+
+
+def test_hugetlb_truncate(bench):
+    """A pool on a huge-page memfd (memfd_create(MFD_HUGETLB)), a buffer in
+    it shown, the file truncated, the buffer shown again; at offsets 0,
+    8192, 1 MiB + 4 KiB and the last pages, truncated to 0 and to 2 MiB,
+    and a pool that is not a whole number of huge pages. A hugetlb mapping
+    splits only at huge page boundaries: libshmguard covers the faulting
+    range with whole huge pages of zeros and the client gets wl_buffer
+    invalid_fd, as for any truncation. (Before, its 4 KiB zero pages
+    failed with EINVAL and the compositor died of SIGBUS.) libwayland maps
+    zeros over the whole pool from its start: that works, and it posts
+    invalid_fd, when the pool is a whole number of huge pages; for a pool
+    that is not, its zero mapping would split the hugetlb mapping at the
+    pool's end, fails, and libwayland re-raises: the compositor dies of
+    SIGBUS."""
+    huge_pages_or_skip()
+    s = bench.compositor()
+    for case in HUGETLB_CASES:
+        attack(s, "hugetlb-truncate", *case, status=PROTOCOL_ERROR,
+               error=("wl_buffer", INVALID_FD), message=TRUNCATED)
+        healthy(s)
+    faults = re.findall(bench.FAULT_LOGGED, s.compositor_text(), re.M)
+    check(len(faults) == len(HUGETLB_CASES),
+          f"{len(faults)} fault lines logged for {len(HUGETLB_CASES)} truncations")
+    finish(s)
+
+    b = bench.compositor("--builtin-shm")
+    for case in filter(pool_is_whole_huge_pages, HUGETLB_CASES):
+        attack(b, "hugetlb-truncate", *case, status=PROTOCOL_ERROR,
+               error=("wl_buffer", INVALID_FD), message=r"^error accessing SHM buffer")
+        healthy(b)
+    b.stop_compositor()
+    for case in [c for c in HUGETLB_CASES if not pool_is_whole_huge_pages(c)]:
+        b = bench.compositor("--builtin-shm")
+        attack(b, "hugetlb-truncate", *case, status=CONNECTION_LOST,
+               message=r"^connection lost", dies=True)
+        expect_sigbus_death(b, "its zero mapping could not split the huge page")
 
 
 # -- the harness itself -----------------------------------------------------
@@ -1040,6 +1119,7 @@ TESTS = {
     "capture-truncated": test_capture_truncated,
     "capture-read-only": test_capture_read_only,
     "capture-truncate-loop": test_capture_truncate_loop,
+    "hugetlb-truncate": test_hugetlb_truncate,
     "harness-catches-survivor": test_harness_catches_survivor,
     "fuse-data-stall": test_fuse_data_stall,
     "fuse-metadata-stall": test_fuse_metadata_stall,

@@ -308,6 +308,19 @@ def test_resize_redraw(bench):
     expect_death(b, signal.SIGSEGV, "the redraw read the buffer's old mapping")
 
 
+def test_hugetlb_truncate(bench):
+    """tests/hostile's hugetlb-truncate on weston: a buffer in a
+    huge-page memfd, shown, the file truncated, shown again, at several
+    offsets and sizes. With the preload, wl_buffer invalid_fd for every
+    case, with its fault line on weston's stderr. Without it, libwayland's
+    own SIGBUS handler maps zeros over the whole pool from its start:
+    invalid_fd ("error accessing SHM buffer") while the pool is a whole
+    number of huge pages; for a pool that is not, that mapping would
+    split the hugetlb mapping inside a huge page, fails with EINVAL,
+    libwayland re-raises and weston dies of SIGBUS."""
+    hostile.test_hugetlb_truncate(bench)
+
+
 def test_harness_catches_unloaded_preload(bench):
     """Must fail inside: a weston meant to run with the preload but
     started without it serves libwayland's wl_shm, and the harness must
@@ -354,6 +367,7 @@ TESTS.update({
     "truncate-after-show": test_truncate_after_show,
     "truncate-after-destroy": test_truncate_after_destroy,
     "resize-redraw": test_resize_redraw,
+    "hugetlb-truncate": test_hugetlb_truncate,
     "harness-catches-unloaded-preload": test_harness_catches_unloaded_preload,
 })
 

@@ -423,6 +423,29 @@ sealed_file_needs_no_flag(void **state)
 	close(fd);
 }
 
+/* A huge-page memfd: the kernel's MAP_NOSIGBUS (the patch in tests/kernel)
+ * leaves hugetlbfs faults alone, and a private hugetlb mapping would
+ * reserve huge pages of its own: the guard, whatever the probe said. The
+ * strategy is chosen without mapping anything, so no huge page is needed. */
+static void
+hugetlb_file_needs_guard(void **state)
+{
+	int fd = memfd_create("nosigbus-hugetlb", MFD_HUGETLB | MFD_CLOEXEC);
+	if (fd < 0) {
+		print_message("skipped: memfd_create(MFD_HUGETLB): %s\n", strerror(errno));
+		skip();
+	}
+	struct stat st;
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_int_equal(ftruncate(fd, st.st_blksize), 0);
+	const char *why = NULL;
+	assert_int_equal(
+		shmguard_strategy_choose(fd, (uint64_t)st.st_blksize, SHMGUARD_ACCESS_READ, &why),
+		SHMGUARD_STRATEGY_GUARD);
+	assert_non_null(strstr(why, "hugetlbfs"));
+	close(fd);
+}
+
 int
 main(void)
 {
@@ -435,6 +458,7 @@ main(void)
 		LEAK_CHECKED(write_fault_caught_by_guard),
 		LEAK_CHECKED(resize_remaps_with_flag),
 		LEAK_CHECKED(sealed_file_needs_no_flag),
+		LEAK_CHECKED(hugetlb_file_needs_guard),
 	};
 	return cmocka_run_group_tests(tests, setup_warm_up, NULL);
 }
