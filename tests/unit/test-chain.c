@@ -9,12 +9,10 @@
  * break the library's own faults nor turn a fault nobody owns into an
  * endless loop or a stack overflow.
  *
- * Every scenario runs in a forked child, which installs its predecessor
- * and only then makes its first call into the library (the handler is
- * installed once per process, on first use). The parent never calls the
- * library. Children use no cmocka call: an assertion there would unwind
- * into the child's copy of the test runner. They report on stderr, which
- * the parent captures and prints.
+ * Every scenario runs in a forked child (child-process.h), which installs
+ * its predecessor and only then makes its first call into the library
+ * (the handler is installed once per process, on first use). The parent
+ * never calls the library.
  *
  * Under AddressSanitizer the runtime installs its own SIGBUS handler at
  * start-up (handle_sigbus=1, the default), so the predecessor of a child
@@ -31,7 +29,6 @@
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -47,6 +44,8 @@
 
 #include <shmguard/shmguard.h>
 
+#include "child-library.h"
+#include "child-process.h"
 #include "leak-check.h"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -60,10 +59,6 @@
 #define BUILT_WITH_ASAN 0
 #endif
 
-/* Exit codes of a child that should have died, or that found a fault. */
-#define CHILD_SURVIVED 99
-#define CHILD_FAILED 98
-
 /* SIGBUS at start-up was not SIG_DFL: a sanitizer's handler. */
 static bool sanitizer_handles_sigbus;
 
@@ -72,108 +67,6 @@ static size_t page;
 /* ------------------------------------------------------------------ */
 /* Child side: no cmocka here                                          */
 /* ------------------------------------------------------------------ */
-
-static void
-child_say(const char *format, ...)
-{
-	char line[256];
-	va_list args;
-	va_start(args, format);
-	int n = vsnprintf(line, sizeof(line), format, args);
-	va_end(args);
-	if (n > 0) {
-		ssize_t ignored = write(STDERR_FILENO, line,
-			(size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
-		(void)ignored;
-	}
-}
-
-static _Noreturn void
-child_fail(const char *what)
-{
-	child_say("child: FAILED: %s (errno %s)\n", what, strerror(errno));
-	_exit(CHILD_FAILED);
-}
-
-/* A memfd of @p pages pages, each byte 0x11. */
-static int
-child_memfd(unsigned pages)
-{
-	int fd = memfd_create("chain", MFD_CLOEXEC);
-	if (fd < 0 || ftruncate(fd, (off_t)(pages * page)) != 0) {
-		child_fail("memfd");
-	}
-	uint8_t *bytes = mmap(NULL, pages * page, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (bytes == MAP_FAILED) {
-		child_fail("mmap to fill");
-	}
-	memset(bytes, 0x11, pages * page);
-	munmap(bytes, pages * page);
-	return fd;
-}
-
-/* Every pool a child makes, held on purpose until the child dies or
- * exits: reachable from here, so that valgrind's leak check at the end
- * of a child (run on _exit() and on a death by signal alike) counts
- * them as still in use, not lost. Volatile: never read, the stores would
- * otherwise be optimised away. */
-static struct shmguard_pool *volatile child_pools[16];
-static unsigned child_pool_count;
-
-static struct shmguard_pool *
-child_pool(int fd, unsigned pages)
-{
-	enum shmguard_pool_error error;
-	struct shmguard_pool *pool = shmguard_pool_create(fd, pages * page, NULL, &error);
-	if (pool == NULL) {
-		child_say("child: %s\n", shmguard_pool_error_to_str(error));
-		child_fail("pool");
-	}
-	if (child_pool_count == sizeof(child_pools) / sizeof(child_pools[0])) {
-		child_fail("more pools than child_pools holds");
-	}
-	child_pools[child_pool_count++] = pool;
-	return pool;
-}
-
-static const volatile uint8_t *
-child_window(struct shmguard_pool *pool, unsigned pages, struct shmguard_access **access)
-{
-	void *data;
-	uint64_t length = pages * page;
-	if (shmguard_access_begin(pool, 0, length, SHMGUARD_ACCESS_READ, access, &data) != 0) {
-		child_fail("shmguard_access_begin");
-	}
-	return data;
-}
-
-/* The library works in this child: a fault inside a window is its own,
- * handled, and reported. Leaves a window open on a healthy pool. */
-static struct shmguard_access *
-child_library_in_use(void)
-{
-	int fd = child_memfd(2);
-	struct shmguard_pool *pool = child_pool(fd, 2);
-	struct shmguard_access *access;
-	const volatile uint8_t *data = child_window(pool, 2, &access);
-	if (ftruncate(fd, (off_t)page) != 0) {
-		child_fail("ftruncate");
-	}
-	struct shmguard_fault_report report;
-	if (data[page + 1] != 0 || !shmguard_access_end(access, &report) ||
-		report.kind != SHMGUARD_FAULT_TRUNCATED || report.offset != page + 1) {
-		child_fail("a fault in a window was not handled as the library's");
-	}
-	child_say("child: window fault handled\n");
-
-	int healthy_fd = child_memfd(1);
-	struct shmguard_pool *healthy = child_pool(healthy_fd, 1);
-	data = child_window(healthy, 1, &access);
-	if (data[0] != 0x11) {
-		child_fail("healthy window");
-	}
-	return access;
-}
 
 /* Read page 2 of a mapping of a one-page memfd the library never saw. */
 static int
@@ -529,29 +422,6 @@ install_over_library(void (*handler)(int, siginfo_t *, void *), int extra_flags)
 	}
 }
 
-/* A truncated pool with a window open over it: returns its pointer. */
-static const volatile uint8_t *
-child_truncated_window(struct shmguard_access **access)
-{
-	int fd = child_memfd(2);
-	struct shmguard_pool *pool = child_pool(fd, 2);
-	const volatile uint8_t *data = child_window(pool, 2, access);
-	if (ftruncate(fd, (off_t)page) != 0) {
-		child_fail("ftruncate");
-	}
-	return data;
-}
-
-static void
-child_expect_window_fault(const volatile uint8_t *data, struct shmguard_access *access)
-{
-	struct shmguard_fault_report report;
-	if (data[page + 3] != 0 || !shmguard_access_end(access, &report) ||
-		report.kind != SHMGUARD_FAULT_TRUNCATED || report.offset != page + 3) {
-		child_fail("a fault in a window was not handled");
-	}
-}
-
 /* A region of the newcomer's own (one page past EOF of a memfd). */
 static void
 newcomer_region(void)
@@ -563,17 +433,6 @@ newcomer_region(void)
 	}
 	own_start = (uintptr_t)mapped;
 	own_length = 2 * page;
-}
-
-static const volatile uint8_t *
-unrelated_page_past_eof(void)
-{
-	int fd = child_memfd(1);
-	const volatile uint8_t *bytes = mmap(NULL, 2 * page, PROT_READ, MAP_SHARED, fd, 0);
-	if (bytes == MAP_FAILED) {
-		child_fail("mmap");
-	}
-	return bytes + page;
 }
 
 /* The newcomer on top: the library's faults still end up handled. */
@@ -593,7 +452,7 @@ newcomer_on_top(void (*handler)(int, siginfo_t *, void *), int extra_flags)
 	}
 	/* A fault nobody owns still kills. */
 	child_say("child: touching an unrelated page past EOF\n");
-	uint8_t byte = *unrelated_page_past_eof();
+	uint8_t byte = *child_page_past_eof();
 	child_say("child: survived, read %u\n", byte);
 	return CHILD_SURVIVED;
 }
@@ -643,7 +502,7 @@ newcomer_below(void (*handler)(int, siginfo_t *, void *), int extra_flags)
 		child_say("child: library and newcomer each handled their own fault\n");
 	}
 	child_say("child: touching an unrelated page past EOF\n");
-	uint8_t byte = *unrelated_page_past_eof();
+	uint8_t byte = *child_page_past_eof();
 	child_say("child: survived, read %u\n", byte);
 	return CHILD_SURVIVED;
 }
@@ -663,50 +522,6 @@ chainer_below(void)
 /* ------------------------------------------------------------------ */
 /* Parent side                                                         */
 /* ------------------------------------------------------------------ */
-
-struct child_outcome {
-	int status;
-	char output[16384];
-};
-
-static void
-run_child(int (*scenario)(void), struct child_outcome *outcome)
-{
-	int pipe_fds[2];
-	assert_int_equal(pipe2(pipe_fds, O_CLOEXEC), 0);
-	fflush(stdout);
-	fflush(stderr);
-	pid_t pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		/* No core files from the children that die on purpose. */
-		struct rlimit no_core = {0, 0};
-		setrlimit(RLIMIT_CORE, &no_core);
-		dup2(pipe_fds[1], STDERR_FILENO);
-		page = (size_t)sysconf(_SC_PAGESIZE);
-		_exit(scenario());
-	}
-	close(pipe_fds[1]);
-	size_t length = 0;
-	for (;;) {
-		ssize_t n = read(pipe_fds[0], outcome->output + length,
-			sizeof(outcome->output) - 1 - length);
-		if (n <= 0) {
-			break;
-		}
-		length += (size_t)n;
-	}
-	outcome->output[length] = '\0';
-	close(pipe_fds[0]);
-	assert_int_equal(waitpid(pid, &outcome->status, 0), pid);
-	fwrite(outcome->output, 1, length, stdout);
-	if (WIFSIGNALED(outcome->status)) {
-		print_message("child: killed by signal %d (%s)\n", WTERMSIG(outcome->status),
-			strsignal(WTERMSIG(outcome->status)));
-	} else {
-		print_message("child: exit status %d\n", WEXITSTATUS(outcome->status));
-	}
-}
 
 static void
 assert_died_of_sigbus(const struct child_outcome *outcome)
@@ -751,37 +566,37 @@ startup_disposition_is_known(void **state)
 static void
 unrelated_fault_kills(void **state)
 {
-	run_child(fault_on_unrelated_mapping, &outcome);
+	child_run(fault_on_unrelated_mapping, &outcome);
 	assert_passed_to_predecessor(&outcome);
 }
 
 static void
 fault_after_window_closed_kills(void **state)
 {
-	run_child(fault_after_window_closed, &outcome);
+	child_run(fault_after_window_closed, &outcome);
 	assert_passed_to_predecessor(&outcome);
 }
 
 static void
 fault_covered_only_on_another_thread_kills(void **state)
 {
-	run_child(fault_covered_only_on_another_thread, &outcome);
+	child_run(fault_covered_only_on_another_thread, &outcome);
 	assert_passed_to_predecessor(&outcome);
 }
 
 static void
 raised_sigbus_kills(void **state)
 {
-	run_child(sigbus_sent_by_raise, &outcome);
+	child_run(sigbus_sent_by_raise, &outcome);
 	assert_passed_to_predecessor(&outcome);
-	run_child(sigbus_sent_by_kill, &outcome);
+	child_run(sigbus_sent_by_kill, &outcome);
 	assert_passed_to_predecessor(&outcome);
 }
 
 static void
 raise_with_window_open_returns(void **state)
 {
-	run_child(raise_with_window_open_is_retried, &outcome);
+	child_run(raise_with_window_open_is_retried, &outcome);
 	assert_true(WIFEXITED(outcome.status));
 	assert_int_equal(WEXITSTATUS(outcome.status), 0);
 }
@@ -806,7 +621,7 @@ static void
 reraiser_on_top_of_library(void **state)
 {
 	skip_reraiser_under_valgrind();
-	run_child(reraiser_on_top, &outcome);
+	child_run(reraiser_on_top, &outcome);
 	assert_non_null(strstr(outcome.output, "window fault handled with a newcomer on top"));
 	assert_passed_to_predecessor(&outcome);
 }
@@ -814,7 +629,7 @@ reraiser_on_top_of_library(void **state)
 static void
 chainer_on_top_of_library(void **state)
 {
-	run_child(chainer_on_top, &outcome);
+	child_run(chainer_on_top, &outcome);
 	assert_non_null(strstr(outcome.output, "window fault handled with a newcomer on top"));
 	assert_passed_to_predecessor(&outcome);
 }
@@ -823,7 +638,7 @@ static void
 reraiser_below_library(void **state)
 {
 	skip_reraiser_under_valgrind();
-	run_child(reraiser_below, &outcome);
+	child_run(reraiser_below, &outcome);
 	assert_non_null(strstr(outcome.output, "each handled their own fault"));
 	assert_died_of_sigbus(&outcome);
 }
@@ -831,7 +646,7 @@ reraiser_below_library(void **state)
 static void
 chainer_below_library(void **state)
 {
-	run_child(chainer_below, &outcome);
+	child_run(chainer_below, &outcome);
 	assert_non_null(strstr(outcome.output, "window fault handled"));
 	assert_died_of_sigbus(&outcome);
 }
@@ -841,7 +656,7 @@ chainer_below_library(void **state)
 static void
 default_predecessor_dies_of_sigbus(void **state)
 {
-	run_child(default_then_unrelated_fault, &outcome);
+	child_run(default_then_unrelated_fault, &outcome);
 	assert_non_null(strstr(outcome.output, "window fault handled"));
 	assert_died_of_sigbus(&outcome);
 }
@@ -849,10 +664,10 @@ default_predecessor_dies_of_sigbus(void **state)
 static void
 ignored_predecessor_dies_of_sigbus(void **state)
 {
-	run_child(ignored_then_unrelated_fault, &outcome);
+	child_run(ignored_then_unrelated_fault, &outcome);
 	assert_non_null(strstr(outcome.output, "window fault handled"));
 	assert_died_of_sigbus(&outcome);
-	run_child(ignored_then_fault_after_window, &outcome);
+	child_run(ignored_then_fault_after_window, &outcome);
 	assert_non_null(strstr(outcome.output, "window fault handled"));
 	assert_died_of_sigbus(&outcome);
 }
@@ -860,7 +675,7 @@ ignored_predecessor_dies_of_sigbus(void **state)
 static void
 siginfo_predecessor_gets_foreign_faults_only(void **state)
 {
-	run_child(siginfo_predecessor_called_for_foreign_faults_only, &outcome);
+	child_run(siginfo_predecessor_called_for_foreign_faults_only, &outcome);
 	assert_true(WIFEXITED(outcome.status));
 	assert_int_equal(WEXITSTATUS(outcome.status), 0);
 }
@@ -868,7 +683,7 @@ siginfo_predecessor_gets_foreign_faults_only(void **state)
 static void
 plain_predecessor_gets_foreign_faults(void **state)
 {
-	run_child(plain_predecessor_called_for_foreign_faults, &outcome);
+	child_run(plain_predecessor_called_for_foreign_faults, &outcome);
 	assert_true(WIFEXITED(outcome.status));
 	assert_int_equal(WEXITSTATUS(outcome.status), 0);
 }
