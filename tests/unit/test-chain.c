@@ -152,19 +152,16 @@ sigbus_sent_by_raise(void)
 	return CHILD_SURVIVED;
 }
 
-/* raise(SIGBUS) on a thread with a window open is what a SIGBUS handler
- * installed over ours does with a fault that is not its own (libwayland
- * restores ours and re-raises): the library lets the access retry, so the
- * fault comes back to it with its address. Nothing to retry here: the
- * call simply returns. */
+/* raise(SIGBUS) on a thread with a window open (over memory that does
+ * not fault) is a sent signal like any other. */
 static int
-raise_with_window_open_is_retried(void)
+raise_with_window_open(void)
 {
 	child_library_in_use();
 	child_say("child: raise(SIGBUS) with a window open\n");
 	raise(SIGBUS);
-	child_say("child: raise returned\n");
-	return 0;
+	child_say("child: survived raise(SIGBUS)\n");
+	return CHILD_SURVIVED;
 }
 
 static int
@@ -463,6 +460,14 @@ reraiser_on_top(void)
 	return newcomer_on_top(reraiser, SA_NODEFER);
 }
 
+/* Without SA_NODEFER its raise() waits until it returns, and then meets
+ * the library's handler with the faulting access not retried yet. */
+static int
+deferred_reraiser_on_top(void)
+{
+	return newcomer_on_top(reraiser, 0);
+}
+
 static int
 chainer_on_top(void)
 {
@@ -517,6 +522,85 @@ static int
 chainer_below(void)
 {
 	return newcomer_below(chainer, 0);
+}
+
+/*
+ * A handler of the application's installed before the library (its first
+ * predecessor), and a newcomer that went under the library: without the
+ * library, the newcomer would have replaced the application's handler,
+ * and what it passes on would reach that one. It does with the library
+ * too: a chainer's call of "the handler it replaced", or a re-raiser's
+ * restore and raise(), goes on to the application's handler, and the
+ * re-raiser, which uninstalled itself, is out of the chain from then on.
+ */
+static atomic_int first_faults;
+static atomic_int first_sent;
+
+static void
+first_handler(int signo, siginfo_t *info, void *context)
+{
+	if (info->si_code <= 0) {
+		atomic_fetch_add(&first_sent, 1);
+		return;
+	}
+	atomic_fetch_add(&first_faults, 1);
+	uintptr_t address = (uintptr_t)info->si_addr & ~((uintptr_t)page - 1);
+	mmap((void *)address, page, PROT_READ, MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+}
+
+static int
+newcomer_below_with_first(void (*handler)(int, siginfo_t *, void *), int extra_flags)
+{
+	alarm(5);
+	struct sigaction action;
+	memset(&action, 0, sizeof(action));
+	action.sa_sigaction = first_handler;
+	action.sa_flags = SA_SIGINFO;
+	sigemptyset(&action.sa_mask);
+	child_install(&action);
+	child_library_in_use();
+	install_over_library(handler, extra_flags);
+	newcomer_region();
+	struct shmguard_access *access;
+	const volatile uint8_t *data = child_truncated_window(&access);
+	child_expect_window_fault(data, access);
+	child_say("child: touching an unrelated page past EOF\n");
+	uint8_t byte = *child_page_past_eof();
+	child_say("child: read %u; newcomer called %d times; first handler: %d faults, %d sent\n",
+		byte, atomic_load(&newcomer_calls), atomic_load(&first_faults),
+		atomic_load(&first_sent));
+	int expected_sent = handler == reraiser ? 1 : 0;
+	if (byte != 0 || atomic_load(&newcomer_calls) != 1 || atomic_load(&first_faults) != 1 ||
+		atomic_load(&first_sent) != expected_sent) {
+		child_fail("not what the handlers would have seen without the library");
+	}
+	/* Once more: the re-raiser is gone, the chainer still there. */
+	byte = *child_page_past_eof();
+	int expected_calls = handler == reraiser ? 1 : 2;
+	if (byte != 0 || atomic_load(&newcomer_calls) != expected_calls ||
+		atomic_load(&first_faults) != 2 || atomic_load(&first_sent) != expected_sent) {
+		child_fail("the second fault");
+	}
+	child_say("child: the faults reached the first handler as without the library\n");
+	return 0;
+}
+
+static int
+reraiser_below_first(void)
+{
+	return newcomer_below_with_first(reraiser, SA_NODEFER);
+}
+
+static int
+deferred_reraiser_below_first(void)
+{
+	return newcomer_below_with_first(reraiser, 0);
+}
+
+static int
+chainer_below_first(void)
+{
+	return newcomer_below_with_first(chainer, 0);
 }
 
 /* ------------------------------------------------------------------ */
@@ -594,11 +678,10 @@ raised_sigbus_kills(void **state)
 }
 
 static void
-raise_with_window_open_returns(void **state)
+raise_with_window_open_kills(void **state)
 {
-	child_run(raise_with_window_open_is_retried, &outcome);
-	assert_true(WIFEXITED(outcome.status));
-	assert_int_equal(WEXITSTATUS(outcome.status), 0);
+	child_run(raise_with_window_open, &outcome);
+	assert_passed_to_predecessor(&outcome);
 }
 
 /* Whatever handler sits on top or below, a fault nobody owns ends in a
@@ -627,6 +710,14 @@ reraiser_on_top_of_library(void **state)
 }
 
 static void
+deferred_reraiser_on_top_of_library(void **state)
+{
+	child_run(deferred_reraiser_on_top, &outcome);
+	assert_non_null(strstr(outcome.output, "window fault handled with a newcomer on top"));
+	assert_passed_to_predecessor(&outcome);
+}
+
+static void
 chainer_on_top_of_library(void **state)
 {
 	child_run(chainer_on_top, &outcome);
@@ -649,6 +740,28 @@ chainer_below_library(void **state)
 	child_run(chainer_below, &outcome);
 	assert_non_null(strstr(outcome.output, "window fault handled"));
 	assert_died_of_sigbus(&outcome);
+}
+
+static void
+reraiser_below_library_reaches_first(void **state)
+{
+	skip_reraiser_under_valgrind();
+	child_run(reraiser_below_first, &outcome);
+	assert_true(child_exited_with(&outcome, 0));
+}
+
+static void
+deferred_reraiser_below_library_reaches_first(void **state)
+{
+	child_run(deferred_reraiser_below_first, &outcome);
+	assert_true(child_exited_with(&outcome, 0));
+}
+
+static void
+chainer_below_library_reaches_first(void **state)
+{
+	child_run(chainer_below_first, &outcome);
+	assert_true(child_exited_with(&outcome, 0));
 }
 
 /* SIG_DFL installed explicitly (over ASan's, if any): death by SIGBUS in
@@ -703,15 +816,19 @@ main(void)
 		LEAK_CHECKED(fault_after_window_closed_kills),
 		LEAK_CHECKED(fault_covered_only_on_another_thread_kills),
 		LEAK_CHECKED(raised_sigbus_kills),
-		LEAK_CHECKED(raise_with_window_open_returns),
+		LEAK_CHECKED(raise_with_window_open_kills),
 		LEAK_CHECKED(default_predecessor_dies_of_sigbus),
 		LEAK_CHECKED(ignored_predecessor_dies_of_sigbus),
 		LEAK_CHECKED(siginfo_predecessor_gets_foreign_faults_only),
 		LEAK_CHECKED(plain_predecessor_gets_foreign_faults),
 		LEAK_CHECKED(reraiser_on_top_of_library),
+		LEAK_CHECKED(deferred_reraiser_on_top_of_library),
 		LEAK_CHECKED(chainer_on_top_of_library),
 		LEAK_CHECKED(reraiser_below_library),
 		LEAK_CHECKED(chainer_below_library),
+		LEAK_CHECKED(reraiser_below_library_reaches_first),
+		LEAK_CHECKED(deferred_reraiser_below_library_reaches_first),
+		LEAK_CHECKED(chainer_below_library_reaches_first),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
