@@ -31,7 +31,7 @@
 #include "log.h"
 
 __thread struct guard_thread *guard_current_thread __attribute__((tls_model("initial-exec")));
-bool guard_publish_needs_fence = true;
+_Atomic bool guard_publish_needs_fence = true;
 _Atomic unsigned guard_retire_epoch;
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
@@ -44,6 +44,9 @@ static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct guard_thread *registry;
 static unsigned registry_count;
 static pthread_key_t thread_key;
+/* The running scan could not make its barrier: it must take every region
+ * for referenced (registry_lock held). */
+static bool scan_blind;
 
 static bool
 region_contains(const struct guard_region *region, uintptr_t address, uintptr_t *start, int *prot)
@@ -376,7 +379,7 @@ init_once_fn(void)
 	/* With membarrier the reclaimer issues the barrier for everyone, so
 	 * readers publish their windows with a compiler fence only. */
 	if (syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0) {
-		guard_publish_needs_fence = false;
+		atomic_store(&guard_publish_needs_fence, false);
 	}
 
 	init_error = chain_install(handle_sigbus);
@@ -484,32 +487,60 @@ slot_refers_to(const struct guard_thread *thread, const struct guard_region *reg
 	return atomic_load_explicit(&thread->handler_hazard, memory_order_acquire) == region;
 }
 
+/*
+ * membarrier() failed after it was registered (a seccomp filter installed
+ * since, ENOMEM): windows fence from now on, as when registration fails.
+ * Windows other threads published before they see that did so without a
+ * fence, and may not be visible to this scan yet: a barrier on every CPU
+ * (MEMBARRIER_CMD_GLOBAL, which needs no registration) makes them so;
+ * failing that, this scan unmaps nothing, and what it would have reclaimed
+ * waits for the next one (the next retirement, or the close of a window
+ * that was open across this one).
+ */
+static void
+membarrier_failed(int error)
+{
+	atomic_store(&guard_publish_needs_fence, true);
+	bool global = syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0) == 0;
+	scan_blind = !global;
+	log_message(SHMGUARD_LOG_WARNING,
+		"membarrier() failed (%s): access windows publish with a memory fence from now on%s",
+		strerror(error), global ? "" : "; this reclaim is put off until the next");
+}
+
 void
 guard_scan_begin(void)
 {
 	pthread_mutex_lock(&registry_lock);
+	scan_blind = false;
 	bool only_self =
 		registry_count == 0 || (registry_count == 1 && registry == guard_current_thread);
-	if (!only_self && !guard_publish_needs_fence) {
+	if (!only_self && !atomic_load_explicit(&guard_publish_needs_fence, memory_order_relaxed)) {
 		/* Every other running thread passes a full barrier: a window
 		 * it published before is visible to the scan, and one it
 		 * publishes after sees the pool's new generation and retries. */
-		syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0);
-	} else {
-		atomic_thread_fence(memory_order_seq_cst);
+		if (syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == 0) {
+			return;
+		}
+		membarrier_failed(errno);
 	}
+	atomic_thread_fence(memory_order_seq_cst);
 }
 
 bool
 guard_scan_begin_alone(void)
 {
 	pthread_mutex_lock(&registry_lock);
+	scan_blind = false;
 	return registry_count == 0 || (registry_count == 1 && registry == guard_current_thread);
 }
 
 bool
 guard_region_referenced(const struct guard_region *region)
 {
+	if (scan_blind) {
+		return true;
+	}
 	for (unsigned i = 0; i < SPARE_HAZARDS; i++) {
 		if (atomic_load_explicit(&spare_hazards[i], memory_order_acquire) == region) {
 			return true;
