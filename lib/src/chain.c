@@ -203,6 +203,12 @@ go_on_top(bool initial)
 	for (;;) {
 		if (anyones) {
 			chain_publish(&current, over_ours);
+			/* A sent SIGBUS interrupts a system call as it would have:
+			 * restarted unless a handler without SA_RESTART ran. */
+			our_action.sa_flags = SA_SIGINFO | SA_ONSTACK;
+			if (!is_handler(&current) || (current.sa_flags & SA_RESTART)) {
+				our_action.sa_flags |= SA_RESTART;
+			}
 		}
 		struct sigaction replaced;
 		if (sigaction(SIGBUS, &our_action, &replaced) != 0) {

@@ -15,6 +15,10 @@
  * replaced without the library; one that restored and raised has given up
  * its place, and is stepped over from then on.
  *
+ * The handler is installed with SA_SIGINFO | SA_ONSTACK, and SA_RESTART
+ * unless level 0 is a handler without it: a sent SIGBUS that interrupts a
+ * system call has it restarted, or failing with EINTR, as level 0 would.
+ *
  * Passing a signal to a level does what the kernel does when it delivers:
  * - a handler is called with the action's sa_mask blocked, and SIGBUS too
  *   unless SA_NODEFER, the mask as it was restored afterwards; with
@@ -38,8 +42,8 @@
 #include <signal.h>
 #include <stdbool.h>
 
-/* Install @p handler for SIGBUS (SA_SIGINFO | SA_ONSTACK), chaining to
- * whatever it replaces. Once per process. Returns 0 or -errno. */
+/* Install @p handler for SIGBUS, chaining to whatever it replaces. Once
+ * per process. Returns 0 or -errno. */
 int
 chain_install(void (*handler)(int, siginfo_t *, void *));
 

@@ -7,7 +7,8 @@
  *   next one meets SIG_DFL); a handler that leaves by siglongjmp() can be
  *   called again, from any depth of the stack, for faults and sent
  *   signals alike;
- * - SIG_IGN: a sent SIGBUS is ignored; a fault gets the default action;
+ * - SIG_IGN: a sent SIGBUS is ignored, and a system call it arrives in
+ *   goes on (SA_RESTART); a fault gets the default action;
  * - SIG_DFL: the process dies of it, and of that very signal: a fault
  *   dies of the fault (its si_code and si_addr, which a core file keeps),
  *   a sent signal of the sent signal (its sender);
@@ -404,6 +405,104 @@ sent_with_faulting_window_open_is_retried(void)
 	return 0;
 }
 
+/* --- A sent SIGBUS and system calls --------------------------------- */
+
+static int interrupted_pipe[2];
+static atomic_int reader_tid;
+static ssize_t reader_result;
+static int reader_errno;
+
+static void *
+blocked_reader(void *arg)
+{
+	atomic_store(&reader_tid, (int)syscall(SYS_gettid));
+	char byte;
+	reader_result = read(interrupted_pipe[0], &byte, 1);
+	reader_errno = errno;
+	return NULL;
+}
+
+/* Whether thread @p tid sleeps in the kernel (state S in its stat). */
+static bool
+thread_sleeping(int tid)
+{
+	char path[64], stat[512];
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
+	FILE *file = fopen(path, "r");
+	if (file == NULL) {
+		return false;
+	}
+	size_t length = fread(stat, 1, sizeof(stat) - 1, file);
+	fclose(file);
+	stat[length] = '\0';
+	const char *end_of_name = strrchr(stat, ')');
+	return end_of_name != NULL && end_of_name[1] == ' ' && end_of_name[2] == 'S';
+}
+
+/* A SIGBUS sent to a thread blocked in read() on a pipe, then a byte
+ * written: returns what read() returned (-1 with errno EINTR when the
+ * signal interrupted it). */
+static ssize_t
+read_across_sent_sigbus(void)
+{
+	child_library_in_use();
+	if (pipe(interrupted_pipe) != 0) {
+		child_fail("pipe");
+	}
+	pthread_t reader;
+	if (pthread_create(&reader, NULL, blocked_reader, NULL) != 0) {
+		child_fail("pthread_create");
+	}
+	for (unsigned i = 0;
+		atomic_load(&reader_tid) == 0 || !thread_sleeping(atomic_load(&reader_tid)); i++) {
+		if (i == 2000) {
+			child_fail("the reader never blocked in read()");
+		}
+		usleep(1000);
+	}
+	pthread_kill(reader, SIGBUS);
+	usleep(50000);
+	if (write(interrupted_pipe[1], "x", 1) != 1) {
+		child_fail("write");
+	}
+	pthread_join(reader, NULL);
+	errno = reader_errno;
+	return reader_result;
+}
+
+static int
+ignored_sent_sigbus_leaves_read_alone(void)
+{
+	install_disposition(SIG_IGN);
+	if (read_across_sent_sigbus() != 1) {
+		child_fail("read() did not return the byte");
+	}
+	child_say("child: read() was not interrupted\n");
+	return 0;
+}
+
+static int
+restarting_handler_restarts_read(void)
+{
+	install_siginfo_handler(fixing_predecessor, SA_RESTART, 0, 0);
+	if (read_across_sent_sigbus() != 1 || atomic_load(&sent_seen) != 1) {
+		child_fail("read() was not restarted after the SA_RESTART handler");
+	}
+	child_say("child: read() restarted after the handler ran\n");
+	return 0;
+}
+
+static int
+handler_interrupts_read(void)
+{
+	install_siginfo_handler(fixing_predecessor, 0, 0, 0);
+	if (read_across_sent_sigbus() != -1 || errno != EINTR || atomic_load(&sent_seen) != 1) {
+		child_fail("read() was not interrupted by a handler without SA_RESTART");
+	}
+	child_say("child: read() failed with EINTR after the handler ran\n");
+	return 0;
+}
+
 /* --- 5. The signal the process dies of ------------------------------- */
 
 /* Reported to the tracing parent through stderr. */
@@ -511,6 +610,17 @@ static void
 ignored_sent_sigbus_is_ignored(void **state)
 {
 	child_run(ignored_sent_sigbus, &outcome);
+	assert_exited_cleanly();
+}
+
+static void
+sent_sigbus_restarts_system_calls_as_before(void **state)
+{
+	child_run(ignored_sent_sigbus_leaves_read_alone, &outcome);
+	assert_exited_cleanly();
+	child_run(restarting_handler_restarts_read, &outcome);
+	assert_exited_cleanly();
+	child_run(handler_interrupts_read, &outcome);
 	assert_exited_cleanly();
 }
 
@@ -639,6 +749,7 @@ main(void)
 		LEAK_CHECKED(nodefer_predecessor),
 		LEAK_CHECKED(predecessor_mask),
 		LEAK_CHECKED(ignored_sent_sigbus_is_ignored),
+		LEAK_CHECKED(sent_sigbus_restarts_system_calls_as_before),
 		LEAK_CHECKED(sent_with_window_open_is_passed_on),
 		LEAK_CHECKED(sent_with_faulting_window_open_retries),
 		LEAK_CHECKED(foreign_fault_dies_of_that_fault),
