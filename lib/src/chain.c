@@ -52,31 +52,36 @@ static struct sigaction our_action;
 static pthread_mutex_t install_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /*
- * A call to a handler of the chain, made by this thread's handler: kept in
- * that handler's frame while the call runs, so that a handler entry
- * inside it can tell that the signal came back to us. A called handler
- * may leave by siglongjmp(), never returning to clear chain_top: the
- * record is then recognised as stale because it is not above the new
- * entry on the stack, or not within CHAIN_CALL_REACH of it, or no longer
- * sealed (its frame was written over).
+ * The innermost call this thread's handler is making to a handler of the
+ * chain, so that a handler entry inside it can tell that the signal came
+ * back to us. What the first test needs is here, in TLS; the rest is in
+ * a record in the calling frame (struct chain_call), read only when this
+ * says the entry may be a return of the signal: a called handler may have
+ * left by siglongjmp(), never returning to clear this, and the record is
+ * then dead stack. It is recognised as stale when the calling frame is
+ * not above the new entry on its stack (or not within CHAIN_CALL_REACH),
+ * or the record is no longer sealed (its frame was written over).
  */
-struct chain_call {
-	struct chain_call *outer;
-	uint64_t outer_seal;
-	uint64_t seal[2];
+struct chain_top {
+	struct chain_call *call;
+	uint64_t seal;
 	uintptr_t frame;
-	const siginfo_t *info;
 	const void *context;
-	uint64_t generation;
-	unsigned level;
-	/* The called handler runs with SIGBUS unblocked (SA_NODEFER). */
-	bool sigbus_unblocked;
-	/* It was installed over our handler (the one it replaced is ours). */
-	bool over_ours;
+	/* The called handler was installed over ours (the one it replaced
+	 * is ours) and runs with SIGBUS unblocked (SA_NODEFER): it may
+	 * restore ours and raise the signal again, inside the call. */
+	bool may_raise_inside;
 };
 
-static __thread struct chain_call *chain_top __attribute__((tls_model("initial-exec")));
-static __thread uint64_t chain_top_seal __attribute__((tls_model("initial-exec")));
+struct chain_call {
+	struct chain_top outer;
+	uint64_t seal[2];
+	const siginfo_t *info;
+	uint64_t generation;
+	unsigned level;
+};
+
+static __thread struct chain_top chain_top __attribute__((tls_model("initial-exec")));
 static __thread uint64_t chain_calls_made __attribute__((tls_model("initial-exec")));
 
 static bool
@@ -338,19 +343,20 @@ call_previous(int signo, siginfo_t *info, void *context, const struct sigaction 
 	struct chain_call call;
 	uint64_t seal = ++chain_calls_made * UINT64_C(0x9e3779b97f4a7c15) ^ (uintptr_t)&chain_top;
 	call.outer = chain_top;
-	call.outer_seal = chain_top_seal;
 	call.seal[0] = seal;
 	call.seal[1] = ~seal;
-	call.frame = (uintptr_t)__builtin_frame_address(0);
 	call.info = info;
-	call.context = context;
 	call.generation = generation;
 	call.level = level;
-	call.sigbus_unblocked = sigismember(&during, signo) == 0;
-	call.over_ours = over_ours;
+	struct chain_top top = {
+		.call = &call,
+		.seal = seal,
+		.frame = (uintptr_t)__builtin_frame_address(0),
+		.context = context,
+		.may_raise_inside = over_ours && sigismember(&during, signo) == 0,
+	};
 	atomic_signal_fence(memory_order_seq_cst);
-	chain_top = &call;
-	chain_top_seal = seal;
+	chain_top = top;
 	atomic_signal_fence(memory_order_seq_cst);
 
 	if (action->sa_flags & SA_SIGINFO) {
@@ -361,7 +367,6 @@ call_previous(int signo, siginfo_t *info, void *context, const struct sigaction 
 
 	atomic_signal_fence(memory_order_seq_cst);
 	chain_top = call.outer;
-	chain_top_seal = call.outer_seal;
 	call.seal[0] = 0;
 	call.seal[1] = 0;
 	if (remask) {
@@ -439,56 +444,57 @@ chain_pass_on(int signo, siginfo_t *info, void *context)
 	dispatch(signo, info, context, 0);
 }
 
-/* The chain call this handler entry at @p here runs inside, if any.
- * Stale records are dropped. */
-static struct chain_call *
-chain_live_call(uintptr_t here)
+static void
+forget_chain_calls(void)
 {
-	struct chain_call *call = chain_top;
-	if (call == NULL) {
-		return NULL;
-	}
-	uintptr_t at = (uintptr_t)call;
-	if (at <= here || at - here > CHAIN_CALL_REACH || call->seal[0] != chain_top_seal ||
-		call->seal[1] != ~chain_top_seal || call->frame <= here) {
-		/* Left by siglongjmp(), and with it every call it ran in
-		 * (its record cannot be trusted to say which). */
-		chain_top = NULL;
-		chain_top_seal = 0;
-		return NULL;
-	}
-	return call;
+	memset(&chain_top, 0, sizeof(chain_top));
 }
 
-/* The signal of @p call, passed back to us: a chainer gives the handler
- * it replaced what it was given (the same context, the same or a copied
- * siginfo). */
+/* The signal of @p call, passed back to us by a chainer: it gives the
+ * handler it replaced what it was given (the context, and the siginfo or
+ * a copy of it). */
 static bool
-same_signal(const struct chain_call *call, const siginfo_t *info, const void *context)
+same_signal(const struct chain_call *call, const siginfo_t *info)
 {
-	if (context != call->context) {
-		return false;
-	}
 	return info == call->info ||
 		(info->si_signo == call->info->si_signo && info->si_code == call->info->si_code &&
 			info->si_addr == call->info->si_addr);
 }
 
-bool
+/* Reads the record of a call that may have been left by siglongjmp():
+ * dead stack, which a sanitizer would take for a bad read. */
+__attribute__((no_sanitize_address)) bool
 chain_continue(int signo, siginfo_t *info, void *context)
 {
-	struct chain_call *call = chain_live_call((uintptr_t)__builtin_frame_address(0));
-	if (call == NULL) {
+	struct chain_top top = chain_top;
+	if (top.call == NULL) {
 		return false;
 	}
-	if (!same_signal(call, info, context)) {
-		/* A handler installed over ours that gives up restores ours
-		 * and raises the signal again: with SA_NODEFER it arrives
-		 * here at once, inside the call. */
-		if (!call->over_ours || !call->sigbus_unblocked || info->si_code > 0 ||
-			info->si_pid != getpid()) {
-			return false;
-		}
+	uintptr_t here = (uintptr_t)__builtin_frame_address(0);
+	if (top.frame <= here || top.frame - here > CHAIN_CALL_REACH) {
+		/* Not inside that call: it was left by siglongjmp(), and
+		 * with it every call it ran in (its record cannot be trusted
+		 * to say which). */
+		forget_chain_calls();
+		return false;
+	}
+	/* A handler installed over ours that gives up restores ours and
+	 * raises the signal again: with SA_NODEFER it arrives here at once,
+	 * inside the call. */
+	bool raised_inside = context != top.context && top.may_raise_inside && info->si_code <= 0 &&
+		info->si_pid == getpid();
+	if (context != top.context && !raised_inside) {
+		return false;
+	}
+	const struct chain_call *call = top.call;
+	if (call->seal[0] != top.seal || call->seal[1] != ~top.seal) {
+		forget_chain_calls();
+		return false;
+	}
+	if (!raised_inside && !same_signal(call, info)) {
+		return false;
+	}
+	if (raised_inside) {
 		chain_step_over(call->generation, call->level);
 	}
 	dispatch(signo, info, context, call->level + 1);
