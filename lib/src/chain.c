@@ -23,6 +23,14 @@
  * Further is taken for a call left long ago by siglongjmp(). */
 #define CHAIN_CALL_REACH ((uintptr_t)1 << 20)
 
+/* Chain calls nested on one thread beyond this are a loop we did not
+ * recognise (a chainer that passes on neither the siginfo nor the context
+ * it got): the signal gets the default action instead of a stack
+ * overflow (a level takes one or two KiB). The count includes calls left
+ * by siglongjmp() that the handler could not tell were gone (left from
+ * ever deeper down the stack), hence the margin. */
+#define CHAIN_CALL_DEPTH 32
+
 /* The dispositions, newest first. */
 struct chain {
 	unsigned count;
@@ -66,7 +74,9 @@ struct chain_top {
 	struct chain_call *call;
 	uint64_t seal;
 	uintptr_t frame;
+	const siginfo_t *info;
 	const void *context;
+	unsigned depth;
 	/* The called handler was installed over ours (the one it replaced
 	 * is ours) and runs with SIGBUS unblocked (SA_NODEFER): it may
 	 * restore ours and raise the signal again, inside the call. */
@@ -319,6 +329,10 @@ static __attribute__((noinline, no_sanitize_address)) void
 call_previous(int signo, siginfo_t *info, void *context, const struct sigaction *action,
 	unsigned level, bool over_ours, uint64_t generation)
 {
+	if (chain_top.depth >= CHAIN_CALL_DEPTH) {
+		default_action(info);
+		return;
+	}
 	/* Our handler runs with SIGBUS blocked: one sent meanwhile waits. */
 	bool pending_before = sigbus_pending();
 
@@ -352,7 +366,9 @@ call_previous(int signo, siginfo_t *info, void *context, const struct sigaction 
 		.call = &call,
 		.seal = seal,
 		.frame = (uintptr_t)__builtin_frame_address(0),
+		.info = info,
 		.context = context,
+		.depth = call.outer.depth + 1,
 		.may_raise_inside = over_ours && sigismember(&during, signo) == 0,
 	};
 	atomic_signal_fence(memory_order_seq_cst);
@@ -450,15 +466,12 @@ forget_chain_calls(void)
 	memset(&chain_top, 0, sizeof(chain_top));
 }
 
-/* The signal of @p call, passed back to us by a chainer: it gives the
- * handler it replaced what it was given (the context, and the siginfo or
- * a copy of it). */
+/* A copy of the siginfo of @p call. */
 static bool
 same_signal(const struct chain_call *call, const siginfo_t *info)
 {
-	return info == call->info ||
-		(info->si_signo == call->info->si_signo && info->si_code == call->info->si_code &&
-			info->si_addr == call->info->si_addr);
+	return info->si_signo == call->info->si_signo && info->si_code == call->info->si_code &&
+		info->si_addr == call->info->si_addr;
 }
 
 /* Reads the record of a call that may have been left by siglongjmp():
@@ -478,12 +491,16 @@ chain_continue(int signo, siginfo_t *info, void *context)
 		forget_chain_calls();
 		return false;
 	}
+	/* A chainer gives the handler it replaced what it was given: the
+	 * siginfo, or a copy with the context (or NULL for it). A kernel
+	 * delivery always comes with a context of its own. */
+	bool passed_back = info == top.info || context == top.context || context == NULL;
 	/* A handler installed over ours that gives up restores ours and
 	 * raises the signal again: with SA_NODEFER it arrives here at once,
 	 * inside the call. */
-	bool raised_inside = context != top.context && top.may_raise_inside && info->si_code <= 0 &&
+	bool raised_inside = !passed_back && top.may_raise_inside && info->si_code <= 0 &&
 		info->si_pid == getpid();
-	if (context != top.context && !raised_inside) {
+	if (!passed_back && !raised_inside) {
 		return false;
 	}
 	const struct chain_call *call = top.call;
@@ -491,7 +508,7 @@ chain_continue(int signo, siginfo_t *info, void *context)
 		forget_chain_calls();
 		return false;
 	}
-	if (!raised_inside && !same_signal(call, info)) {
+	if (passed_back && info != top.info && !same_signal(call, info)) {
 		return false;
 	}
 	if (raised_inside) {

@@ -38,6 +38,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -403,6 +404,27 @@ chainer(int signo, siginfo_t *info, void *context)
 	}
 }
 
+/* Chainers that do not pass on what they got: a copy of the siginfo and
+ * no context; copies of both (the library cannot tell that one from a new
+ * signal). */
+static void
+null_context_chainer(int signo, siginfo_t *info, void *context)
+{
+	atomic_fetch_add(&newcomer_calls, 1);
+	siginfo_t copy = *info;
+	replaced.sa_sigaction(signo, &copy, NULL);
+}
+
+static void
+copying_chainer(int signo, siginfo_t *info, void *context)
+{
+	atomic_fetch_add(&newcomer_calls, 1);
+	siginfo_t copy = *info;
+	ucontext_t context_copy;
+	memcpy(&context_copy, context, sizeof(context_copy));
+	replaced.sa_sigaction(signo, &copy, &context_copy);
+}
+
 static void
 install_over_library(void (*handler)(int, siginfo_t *, void *), int extra_flags)
 {
@@ -604,6 +626,21 @@ chainer_below_first(void)
 	return newcomer_below_with_first(chainer, 0);
 }
 
+static int
+null_context_chainer_below_first(void)
+{
+	return newcomer_below_with_first(null_context_chainer, 0);
+}
+
+/* A fault the copying chainer passes back looks new each time: after a
+ * bounded number of rounds it gets the default action, not a stack
+ * overflow. */
+static int
+copying_chainer_below(void)
+{
+	return newcomer_below(copying_chainer, 0);
+}
+
 /* ------------------------------------------------------------------ */
 /* Parent side                                                         */
 /* ------------------------------------------------------------------ */
@@ -769,6 +806,15 @@ chainer_below_library_reaches_first(void **state)
 {
 	child_run(chainer_below_first, &outcome);
 	assert_true(child_exited_with(&outcome, 0));
+	child_run(null_context_chainer_below_first, &outcome);
+	assert_true(child_exited_with(&outcome, 0));
+}
+
+static void
+copying_chainer_below_library_dies_of_sigbus(void **state)
+{
+	child_run(copying_chainer_below, &outcome);
+	assert_died_of_sigbus(&outcome);
 }
 
 /* SIG_DFL installed explicitly (over ASan's, if any): death by SIGBUS in
@@ -836,6 +882,7 @@ main(void)
 		LEAK_CHECKED(reraiser_below_library_reaches_first),
 		LEAK_CHECKED(deferred_reraiser_below_library_reaches_first),
 		LEAK_CHECKED(chainer_below_library_reaches_first),
+		LEAK_CHECKED(copying_chainer_below_library_dies_of_sigbus),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
