@@ -3,9 +3,11 @@
  *
  * Signal-handler rules kept here: the handler reads only its own thread's
  * window stack (initial-exec TLS) and the regions those windows point to;
- * it never allocates, locks or logs. It calls mmap(), fstat(), sigaction()
- * and raise(): fstat, sigaction and raise are async-signal-safe by POSIX;
- * mmap is not on POSIX's list but is a plain system call on Linux.
+ * it never allocates, locks or logs. It calls mmap(), madvise(), fstat(),
+ * getpid() and pthread_sigmask(), and chain.c's calls for signals that are
+ * not ours: fstat, getpid and pthread_sigmask are async-signal-safe by
+ * POSIX; mmap and madvise are not on POSIX's list but are plain system
+ * calls on Linux.
  */
 #include "config.h"
 
@@ -18,26 +20,20 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/ucontext.h>
 #include <unistd.h>
 
 #include "shmguard/shmguard.h"
 
+#include "chain.h"
 #include "guard.h"
+#include "linux_abi.h"
+#include "log.h"
 
 __thread struct guard_thread *guard_current_thread __attribute__((tls_model("initial-exec")));
-bool guard_publish_needs_fence = true;
+_Atomic bool guard_publish_needs_fence = true;
 _Atomic unsigned guard_retire_epoch;
 
-/* The handler we chain to. guard_reinstall() fills the slot not in use and
- * then publishes it, so a handler running on another thread meanwhile
- * reads a whole, unchanging action. */
-static struct sigaction previous_slots[2];
-static _Atomic(const struct sigaction *) previous_action = &previous_slots[0];
-static struct sigaction our_action;
-static pthread_mutex_t install_lock = PTHREAD_MUTEX_INITIALIZER;
-/* While this thread runs the previous handler on our behalf: the stack
- * position of the handler frame that called it; 0 otherwise. */
-static __thread uintptr_t chaining_frame __attribute__((tls_model("initial-exec")));
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static int init_error;
 static _Atomic uint64_t handler_entries;
@@ -48,6 +44,9 @@ static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct guard_thread *registry;
 static unsigned registry_count;
 static pthread_key_t thread_key;
+/* The running scan could not make its barrier: it must take every region
+ * for referenced (registry_lock held). */
+static bool scan_blind;
 
 static bool
 region_contains(const struct guard_region *region, uintptr_t address, uintptr_t *start, int *prot)
@@ -250,77 +249,76 @@ handle_held_fault(struct guard_thread *thread, uintptr_t address)
 	return false;
 }
 
-/* Die of SIGBUS with a core dump, as if no handler had been installed.
- * The signal is blocked while a handler runs, so the re-raised one is
- * delivered as soon as we return. */
-static void
-die_by_default(void)
-{
-	struct sigaction dfl;
-	memset(&dfl, 0, sizeof(dfl));
-	dfl.sa_handler = SIG_DFL;
-	sigemptyset(&dfl.sa_mask);
-	sigaction(SIGBUS, &dfl, NULL);
-	raise(SIGBUS);
-}
-
-/* Whether the handler whose frame is at @p frame runs inside a call to
- * the previous handler on this thread, i.e. that handler called us back.
- * The stack grows down, so a call made from inside the chain sits below
- * the frame that started it. A chain left by siglongjmp() leaves
- * chaining_frame set, but a later signal at the same depth is not below
- * it. */
+/* Whether @p window is over memory that faults now: its file is shorter
+ * than its end, or reading it in raises what a SIGBUS would
+ * (MADV_POPULATE_READ fails instead; kernels without it say EINVAL). */
 static bool
-inside_chain(uintptr_t frame)
+window_faults_now(const struct guard_window *window, const struct guard_region *region)
 {
-	uintptr_t chain = chaining_frame;
-	return chain != 0 && frame < chain;
-}
-
-/* Whether SIGBUS is pending for this thread: raised again by the previous
- * handler while ours ran (SIGBUS is blocked in our handler). */
-static bool
-sigbus_pending(void)
-{
-	sigset_t pending;
-	return sigpending(&pending) == 0 && sigismember(&pending, SIGBUS) == 1;
-}
-
-static void
-pass_to_previous(int signo, siginfo_t *info, void *context, uintptr_t frame)
-{
-	if (inside_chain(frame)) {
-		/* The previous handler calls the one it replaced, and that is
-		 * us (we went back on top in guard_reinstall()): the fault is
-		 * no one's. Passing it on again would recurse forever. */
-		die_by_default();
-		return;
+	uint64_t end = window->span_end;
+	if (end == 0 || end > region->length) {
+		end = region->length;
 	}
-	const struct sigaction *previous =
-		atomic_load_explicit(&previous_action, memory_order_acquire);
-	if (previous->sa_flags & SA_SIGINFO) {
-		if (previous->sa_sigaction == NULL) {
-			die_by_default();
-			return;
+	struct stat st;
+	if (region->fd >= 0 && fstat(region->fd, &st) == 0 && (uint64_t)st.st_size < end) {
+		return true;
+	}
+	size_t length = (size_t)((end + (uint64_t)page_size - 1) & ~((uint64_t)page_size - 1));
+	uintptr_t starts[2] = {
+		region->read_start,
+		atomic_load_explicit(&region->write_start, memory_order_acquire),
+	};
+	for (unsigned i = 0; i < 2; i++) {
+		if (starts[i] != 0 && madvise((void *)starts[i], length, MADV_POPULATE_READ) != 0 &&
+			(errno == EFAULT || errno == EHWPOISON || errno == EIO)) {
+			return true;
 		}
-		chaining_frame = frame;
-		previous->sa_sigaction(signo, info, context);
-	} else if (previous->sa_handler != SIG_DFL && previous->sa_handler != SIG_IGN) {
-		chaining_frame = frame;
-		previous->sa_handler(signo);
+	}
+	return false;
+}
+
+/*
+ * Whether a SIGBUS sent to this thread by this process may be one of our
+ * faults, raised again by a handler installed over ours that restored
+ * ours first (libwayland's does that with every fault outside its own
+ * pools): the thread has a window open over memory that faults now.
+ * Returning then lets the access retry; the fault comes back to us.
+ */
+static bool
+may_be_our_fault_raised_again(const struct guard_thread *thread, const siginfo_t *info)
+{
+	if ((info->si_code != SI_TKILL && info->si_code != SI_USER) || thread == NULL ||
+		thread->depth == 0 || info->si_pid != getpid()) {
+		return false;
+	}
+	for (unsigned i = thread->depth; i-- > 0;) {
+		const struct guard_window *window = &thread->windows[i];
+		const struct guard_region *region =
+			atomic_load_explicit(&window->region, memory_order_relaxed);
+		if (region != NULL && window_faults_now(window, region)) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Leave a guarded copy for its sigsetjmp() point, with the signal mask the
+ * copy ran with (sigsetjmp() saved none: that costs a system call per
+ * copy). A handler we were called from may have blocked more. */
+static _Noreturn void
+leave_copy(struct guard_window *window, void *context, int saved_errno)
+{
+	const ucontext_t *interrupted = context;
+	if (interrupted != NULL) {
+		pthread_sigmask(SIG_SETMASK, &interrupted->uc_sigmask, NULL);
 	} else {
-		/* SIG_DFL or SIG_IGN before us (a hardware fault is never
-		 * ignored). */
-		die_by_default();
-		return;
+		sigset_t sigbus;
+		sigemptyset(&sigbus);
+		sigaddset(&sigbus, SIGBUS);
+		pthread_sigmask(SIG_UNBLOCK, &sigbus, NULL);
 	}
-	chaining_frame = 0;
-	if (sigbus_pending()) {
-		/* It gave up and re-raised (libwayland restores the handler
-		 * it replaced, ours, and raises): delivered to us once we
-		 * return, that would go round the same loop for ever. */
-		die_by_default();
-	}
+	errno = saved_errno;
+	siglongjmp(*window->jump, 1);
 }
 
 static void
@@ -331,26 +329,8 @@ handle_sigbus(int signo, siginfo_t *info, void *context)
 
 	struct guard_thread *thread = guard_current_thread;
 	uintptr_t address = (uintptr_t)info->si_addr;
-	/* This handler's stack position, for inside_chain(). */
-	uintptr_t frame = (uintptr_t)__builtin_frame_address(0);
-	if (info->si_code <= 0) {
-		/* Sent, not a fault. */
-		if (inside_chain(frame)) {
-			/* The previous handler gave up and re-raised. */
-			die_by_default();
-			goto out;
-		}
-		if (info->si_code == SI_TKILL && info->si_pid == getpid() && thread != NULL &&
-			thread->depth > 0) {
-			/* Another SIGBUS handler that ran on top of ours (as
-			 * libwayland's does) restored ours and re-raised a fault
-			 * it did not own. Returning lets the access retry: the
-			 * fault comes back, now to us, with its address. */
-			goto out;
-		}
-		goto not_ours;
-	}
-	for (unsigned i = thread != NULL ? thread->depth : 0; i-- > 0;) {
+	/* Sent signals (si_code <= 0) are never ours. */
+	for (unsigned i = thread != NULL && info->si_code > 0 ? thread->depth : 0; i-- > 0;) {
 		struct guard_window *window = &thread->windows[i];
 		struct guard_region *region =
 			atomic_load_explicit(&window->region, memory_order_relaxed);
@@ -361,8 +341,7 @@ handle_sigbus(int signo, siginfo_t *info, void *context)
 		}
 		record_fault(window, region, address - start);
 		if (window->jump != NULL) {
-			errno = saved_errno;
-			siglongjmp(*window->jump, 1);
+			leave_copy(window, context, saved_errno);
 		}
 		/* Foreign code: zeros, and let the access retry. */
 		if (!cover_with_zeros(region, start, prot, address)) {
@@ -371,14 +350,15 @@ handle_sigbus(int signo, siginfo_t *info, void *context)
 		errno = saved_errno;
 		return;
 	}
-	if (handle_held_fault(thread, address)) {
+	if (info->si_code > 0 && handle_held_fault(thread, address)) {
 		errno = saved_errno;
 		return;
 	}
 
 not_ours:
-	pass_to_previous(signo, info, context, frame);
-out:
+	if (!chain_continue(signo, info, context) && !may_be_our_fault_raised_again(thread, info)) {
+		chain_pass_on(signo, info, context);
+	}
 	errno = saved_errno;
 }
 
@@ -411,39 +391,16 @@ init_once_fn(void)
 	/* With membarrier the reclaimer issues the barrier for everyone, so
 	 * readers publish their windows with a compiler fence only. */
 	if (syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0) {
-		guard_publish_needs_fence = false;
+		atomic_store(&guard_publish_needs_fence, false);
 	}
 
-	our_action.sa_sigaction = handle_sigbus;
-	our_action.sa_flags = SA_SIGINFO | SA_ONSTACK;
-	sigemptyset(&our_action.sa_mask);
-	if (sigaction(SIGBUS, &our_action, &previous_slots[0]) != 0) {
-		init_error = -errno;
-	}
+	init_error = chain_install(handle_sigbus);
 }
 
 bool
 guard_reinstall(void)
 {
-	if (guard_init() != 0) {
-		return false;
-	}
-	bool reinstalled = false;
-	pthread_mutex_lock(&install_lock);
-	struct sigaction current;
-	if (sigaction(SIGBUS, NULL, &current) == 0 &&
-		!((current.sa_flags & SA_SIGINFO) && current.sa_sigaction == handle_sigbus)) {
-		/* Someone installed a SIGBUS handler over ours: go back on top
-		 * and chain to theirs for faults that are not ours. */
-		struct sigaction *slot = atomic_load(&previous_action) == &previous_slots[0]
-			? &previous_slots[1]
-			: &previous_slots[0];
-		*slot = current;
-		atomic_store_explicit(&previous_action, slot, memory_order_release);
-		reinstalled = sigaction(SIGBUS, &our_action, NULL) == 0;
-	}
-	pthread_mutex_unlock(&install_lock);
-	return reinstalled;
+	return guard_init() == 0 && chain_reinstall();
 }
 
 int
@@ -463,6 +420,18 @@ guard_thread_register(void)
 	if (thread == NULL) {
 		return NULL;
 	}
+	/* A fault in a thread that blocks SIGBUS kills the process without
+	 * asking any handler (the kernel forces the default action), and
+	 * worker threads often start with every signal blocked: this thread
+	 * is about to open its first window or make its first guarded copy. */
+	sigset_t sigbus, before;
+	sigemptyset(&sigbus);
+	sigaddset(&sigbus, SIGBUS);
+	if (pthread_sigmask(SIG_UNBLOCK, &sigbus, &before) == 0 &&
+		sigismember(&before, SIGBUS) == 1) {
+		log_message(SHMGUARD_LOG_DEBUG,
+			"SIGBUS was blocked on this thread: unblocked for its access windows");
+	}
 	pthread_mutex_lock(&registry_lock);
 	thread->next = registry;
 	registry = thread;
@@ -478,12 +447,8 @@ guard_copy(struct guard_window *window, void *dst, const void *src, size_t lengt
 {
 	sigjmp_buf env;
 	/* savemask 0: saving the mask costs a system call per copy. The
-	 * recovery path unblocks SIGBUS itself instead. */
+	 * handler restores it before it jumps here (leave_copy()). */
 	if (sigsetjmp(env, 0) != 0) {
-		sigset_t set;
-		sigemptyset(&set);
-		sigaddset(&set, SIGBUS);
-		pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 		window->jump = NULL;
 		return -EFAULT;
 	}
@@ -512,6 +477,7 @@ guard_probe_read(const volatile uint8_t *address, uint64_t length)
 	};
 	struct guard_window *window = &thread->windows[thread->depth];
 	window->fault = 0;
+	window->span_end = length;
 	atomic_store_explicit(&window->region, &region, memory_order_relaxed);
 	atomic_signal_fence(memory_order_seq_cst);
 	thread->depth++;
@@ -533,32 +499,60 @@ slot_refers_to(const struct guard_thread *thread, const struct guard_region *reg
 	return atomic_load_explicit(&thread->handler_hazard, memory_order_acquire) == region;
 }
 
+/*
+ * membarrier() failed after it was registered (a seccomp filter installed
+ * since, ENOMEM): windows fence from now on, as when registration fails.
+ * Windows other threads published before they see that did so without a
+ * fence, and may not be visible to this scan yet: a barrier on every CPU
+ * (MEMBARRIER_CMD_GLOBAL, which needs no registration) makes them so;
+ * failing that, this scan unmaps nothing, and what it would have reclaimed
+ * waits for the next one (the next retirement, or the close of a window
+ * that was open across this one).
+ */
+static void
+membarrier_failed(int error)
+{
+	atomic_store(&guard_publish_needs_fence, true);
+	bool global = syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0) == 0;
+	scan_blind = !global;
+	log_message(SHMGUARD_LOG_WARNING,
+		"membarrier() failed (%s): access windows publish with a memory fence from now on%s",
+		strerror(error), global ? "" : "; this reclaim is put off until the next");
+}
+
 void
 guard_scan_begin(void)
 {
 	pthread_mutex_lock(&registry_lock);
+	scan_blind = false;
 	bool only_self =
 		registry_count == 0 || (registry_count == 1 && registry == guard_current_thread);
-	if (!only_self && !guard_publish_needs_fence) {
+	if (!only_self && !atomic_load_explicit(&guard_publish_needs_fence, memory_order_relaxed)) {
 		/* Every other running thread passes a full barrier: a window
 		 * it published before is visible to the scan, and one it
 		 * publishes after sees the pool's new generation and retries. */
-		syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0);
-	} else {
-		atomic_thread_fence(memory_order_seq_cst);
+		if (syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == 0) {
+			return;
+		}
+		membarrier_failed(errno);
 	}
+	atomic_thread_fence(memory_order_seq_cst);
 }
 
 bool
 guard_scan_begin_alone(void)
 {
 	pthread_mutex_lock(&registry_lock);
+	scan_blind = false;
 	return registry_count == 0 || (registry_count == 1 && registry == guard_current_thread);
 }
 
 bool
 guard_region_referenced(const struct guard_region *region)
 {
+	if (scan_blind) {
+		return true;
+	}
 	for (unsigned i = 0; i < SPARE_HAZARDS; i++) {
 		if (atomic_load_explicit(&spare_hazards[i], memory_order_acquire) == region) {
 			return true;

@@ -81,8 +81,9 @@ struct guard_thread {
 extern __thread struct guard_thread *guard_current_thread
 	__attribute__((tls_model("initial-exec")));
 
-/* True when windows must fence after publishing (no membarrier). */
-extern bool guard_publish_needs_fence;
+/* True when windows must fence after publishing (no membarrier, or it
+ * failed since). Set once at start-up, and may become true later. */
+extern _Atomic bool guard_publish_needs_fence;
 
 /* Bumped after every retirement, before the reclaim scan. */
 extern _Atomic unsigned guard_retire_epoch;
@@ -116,7 +117,8 @@ guard_thread(void)
 static inline void
 guard_publish(void)
 {
-	if (__builtin_expect(guard_publish_needs_fence, 0)) {
+	if (__builtin_expect(
+		    atomic_load_explicit(&guard_publish_needs_fence, memory_order_relaxed), 0)) {
 		atomic_thread_fence(memory_order_seq_cst);
 	} else {
 		atomic_signal_fence(memory_order_seq_cst);

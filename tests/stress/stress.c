@@ -27,8 +27,9 @@
  * tiny windows put the readers' time into shmguard_access_begin/end.
  *
  * Usage: shmguard-stress [--seconds=N] [--seed=N] [--no-jitter]
- * [--no-membarrier]. --no-membarrier makes membarrier() fail (see
- * deny_membarrier()) so that windows publish with a fence. The
+ * [--no-membarrier | --membarrier-fails-midway]. --no-membarrier makes
+ * membarrier() fail (see deny_membarrier()) so that windows publish with
+ * a fence; --membarrier-fails-midway makes it fail half-way through. The
  * environment variable SHMGUARD_STRESS_SECONDS overrides --seconds, so a
  * longer run needs no rebuild:
  *   SHMGUARD_STRESS_SECONDS=600 meson test -C build stress -t 10
@@ -1239,12 +1240,16 @@ warm_up(void)
 /*
  * Make membarrier() fail with ENOSYS (a seccomp filter), as on kernels
  * without it or under sandboxes that forbid it: the library must then
- * fall back to a fence on every window publication. Called before the
- * library's first use. x86-64 and other single-ABI builds only: the
- * filter does not check the architecture.
+ * fall back to a fence on every window publication. Before the library's
+ * first use (--no-membarrier), registration fails and windows fence from
+ * the start; in the middle of the run (--membarrier-fails-midway, the
+ * filter applied to every thread at once), the next reclaim scan finds
+ * the barrier failing with windows open that published without a fence.
+ * x86-64 and other single-ABI builds only: the filter does not check the
+ * architecture.
  */
 static int
-deny_membarrier(void)
+deny_membarrier(bool every_thread)
 {
 	struct sock_filter filter[] = {
 		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
@@ -1257,7 +1262,8 @@ deny_membarrier(void)
 		.filter = filter,
 	};
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
-		prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program) != 0) {
+		syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+			every_thread ? SECCOMP_FILTER_FLAG_TSYNC : 0, &program) != 0) {
 		return -errno;
 	}
 	return 0;
@@ -1383,7 +1389,9 @@ release_under_window(struct slot *slot, uint8_t *buffer)
 static void
 usage(const char *argv0)
 {
-	fprintf(stderr, "usage: %s [--seconds=N] [--seed=N] [--no-jitter] [--no-membarrier]\n",
+	fprintf(stderr,
+		"usage: %s [--seconds=N] [--seed=N] [--no-jitter] [--no-membarrier | "
+		"--membarrier-fails-midway]\n",
 		argv0);
 }
 
@@ -1394,6 +1402,7 @@ main(int argc, char **argv)
 	uint64_t seed = (uint64_t)time(NULL);
 	bool with_jitter = true;
 	bool with_membarrier = true;
+	bool membarrier_fails_midway = false;
 	for (int i = 1; i < argc; i++) {
 		if (strncmp(argv[i], "--seconds=", 10) == 0) {
 			seconds = atof(argv[i] + 10);
@@ -1401,6 +1410,8 @@ main(int argc, char **argv)
 			with_jitter = false;
 		} else if (strcmp(argv[i], "--no-membarrier") == 0) {
 			with_membarrier = false;
+		} else if (strcmp(argv[i], "--membarrier-fails-midway") == 0) {
+			membarrier_fails_midway = true;
 		} else if (strncmp(argv[i], "--seed=", 7) == 0) {
 			seed = strtoull(argv[i] + 7, NULL, 0);
 		} else {
@@ -1450,7 +1461,7 @@ main(int argc, char **argv)
 		return 1;
 	}
 
-	if (!with_membarrier && deny_membarrier() != 0) {
+	if (!with_membarrier && deny_membarrier(false) != 0) {
 		fprintf(stderr, "could not forbid membarrier: %s\n", strerror(errno));
 		return 1;
 	}
@@ -1523,6 +1534,19 @@ main(int argc, char **argv)
 	unsigned max_pending = 0;
 	while (now_seconds() - start < seconds && atomic_load(&failures) == 0) {
 		sleep_us(50000);
+		if (membarrier_fails_midway && now_seconds() - start >= seconds / 2) {
+			membarrier_fails_midway = false;
+			if (fenced) {
+				fail("--membarrier-fails-midway: membarrier never worked here");
+			} else if (deny_membarrier(true) != 0) {
+				fail("could not forbid membarrier: %s", strerror(errno));
+			} else {
+				printf("membarrier forbidden after %.1f s\n",
+					now_seconds() - start);
+				fflush(stdout);
+				fenced = true;
+			}
+		}
 		unsigned pending = generation_retired_count();
 		if (pending > max_pending) {
 			max_pending = pending;
@@ -1547,6 +1571,9 @@ main(int argc, char **argv)
 	/* Every window is closed now. A retired generation that a window
 	 * still held at the retirement's scan was to be unmapped when that
 	 * window closed; none may still wait for a scan. */
+	if (fenced && !guard_publish_needs_fence) {
+		fail("membarrier fails, but windows still publish without a fence");
+	}
 	unsigned pending_after_run = generation_retired_count();
 	if (pending_after_run != 0) {
 		fail("%u retired generations still wait with every window closed",

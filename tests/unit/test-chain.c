@@ -9,12 +9,10 @@
  * break the library's own faults nor turn a fault nobody owns into an
  * endless loop or a stack overflow.
  *
- * Every scenario runs in a forked child, which installs its predecessor
- * and only then makes its first call into the library (the handler is
- * installed once per process, on first use). The parent never calls the
- * library. Children use no cmocka call: an assertion there would unwind
- * into the child's copy of the test runner. They report on stderr, which
- * the parent captures and prints.
+ * Every scenario runs in a forked child (child-process.h), which installs
+ * its predecessor and only then makes its first call into the library
+ * (the handler is installed once per process, on first use). The parent
+ * never calls the library.
  *
  * Under AddressSanitizer the runtime installs its own SIGBUS handler at
  * start-up (handle_sigbus=1, the default), so the predecessor of a child
@@ -31,7 +29,6 @@
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -41,12 +38,15 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include <shmguard/shmguard.h>
 
+#include "child-library.h"
+#include "child-process.h"
 #include "leak-check.h"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -60,10 +60,6 @@
 #define BUILT_WITH_ASAN 0
 #endif
 
-/* Exit codes of a child that should have died, or that found a fault. */
-#define CHILD_SURVIVED 99
-#define CHILD_FAILED 98
-
 /* SIGBUS at start-up was not SIG_DFL: a sanitizer's handler. */
 static bool sanitizer_handles_sigbus;
 
@@ -72,108 +68,6 @@ static size_t page;
 /* ------------------------------------------------------------------ */
 /* Child side: no cmocka here                                          */
 /* ------------------------------------------------------------------ */
-
-static void
-child_say(const char *format, ...)
-{
-	char line[256];
-	va_list args;
-	va_start(args, format);
-	int n = vsnprintf(line, sizeof(line), format, args);
-	va_end(args);
-	if (n > 0) {
-		ssize_t ignored = write(STDERR_FILENO, line,
-			(size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
-		(void)ignored;
-	}
-}
-
-static _Noreturn void
-child_fail(const char *what)
-{
-	child_say("child: FAILED: %s (errno %s)\n", what, strerror(errno));
-	_exit(CHILD_FAILED);
-}
-
-/* A memfd of @p pages pages, each byte 0x11. */
-static int
-child_memfd(unsigned pages)
-{
-	int fd = memfd_create("chain", MFD_CLOEXEC);
-	if (fd < 0 || ftruncate(fd, (off_t)(pages * page)) != 0) {
-		child_fail("memfd");
-	}
-	uint8_t *bytes = mmap(NULL, pages * page, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (bytes == MAP_FAILED) {
-		child_fail("mmap to fill");
-	}
-	memset(bytes, 0x11, pages * page);
-	munmap(bytes, pages * page);
-	return fd;
-}
-
-/* Every pool a child makes, held on purpose until the child dies or
- * exits: reachable from here, so that valgrind's leak check at the end
- * of a child (run on _exit() and on a death by signal alike) counts
- * them as still in use, not lost. Volatile: never read, the stores would
- * otherwise be optimised away. */
-static struct shmguard_pool *volatile child_pools[16];
-static unsigned child_pool_count;
-
-static struct shmguard_pool *
-child_pool(int fd, unsigned pages)
-{
-	enum shmguard_pool_error error;
-	struct shmguard_pool *pool = shmguard_pool_create(fd, pages * page, NULL, &error);
-	if (pool == NULL) {
-		child_say("child: %s\n", shmguard_pool_error_to_str(error));
-		child_fail("pool");
-	}
-	if (child_pool_count == sizeof(child_pools) / sizeof(child_pools[0])) {
-		child_fail("more pools than child_pools holds");
-	}
-	child_pools[child_pool_count++] = pool;
-	return pool;
-}
-
-static const volatile uint8_t *
-child_window(struct shmguard_pool *pool, unsigned pages, struct shmguard_access **access)
-{
-	void *data;
-	uint64_t length = pages * page;
-	if (shmguard_access_begin(pool, 0, length, SHMGUARD_ACCESS_READ, access, &data) != 0) {
-		child_fail("shmguard_access_begin");
-	}
-	return data;
-}
-
-/* The library works in this child: a fault inside a window is its own,
- * handled, and reported. Leaves a window open on a healthy pool. */
-static struct shmguard_access *
-child_library_in_use(void)
-{
-	int fd = child_memfd(2);
-	struct shmguard_pool *pool = child_pool(fd, 2);
-	struct shmguard_access *access;
-	const volatile uint8_t *data = child_window(pool, 2, &access);
-	if (ftruncate(fd, (off_t)page) != 0) {
-		child_fail("ftruncate");
-	}
-	struct shmguard_fault_report report;
-	if (data[page + 1] != 0 || !shmguard_access_end(access, &report) ||
-		report.kind != SHMGUARD_FAULT_TRUNCATED || report.offset != page + 1) {
-		child_fail("a fault in a window was not handled as the library's");
-	}
-	child_say("child: window fault handled\n");
-
-	int healthy_fd = child_memfd(1);
-	struct shmguard_pool *healthy = child_pool(healthy_fd, 1);
-	data = child_window(healthy, 1, &access);
-	if (data[0] != 0x11) {
-		child_fail("healthy window");
-	}
-	return access;
-}
 
 /* Read page 2 of a mapping of a one-page memfd the library never saw. */
 static int
@@ -259,19 +153,16 @@ sigbus_sent_by_raise(void)
 	return CHILD_SURVIVED;
 }
 
-/* raise(SIGBUS) on a thread with a window open is what a SIGBUS handler
- * installed over ours does with a fault that is not its own (libwayland
- * restores ours and re-raises): the library lets the access retry, so the
- * fault comes back to it with its address. Nothing to retry here: the
- * call simply returns. */
+/* raise(SIGBUS) on a thread with a window open (over memory that does
+ * not fault) is a sent signal like any other. */
 static int
-raise_with_window_open_is_retried(void)
+raise_with_window_open(void)
 {
 	child_library_in_use();
 	child_say("child: raise(SIGBUS) with a window open\n");
 	raise(SIGBUS);
-	child_say("child: raise returned\n");
-	return 0;
+	child_say("child: survived raise(SIGBUS)\n");
+	return CHILD_SURVIVED;
 }
 
 static int
@@ -513,6 +404,27 @@ chainer(int signo, siginfo_t *info, void *context)
 	}
 }
 
+/* Chainers that do not pass on what they got: a copy of the siginfo and
+ * no context; copies of both (the library cannot tell that one from a new
+ * signal). */
+static void
+null_context_chainer(int signo, siginfo_t *info, void *context)
+{
+	atomic_fetch_add(&newcomer_calls, 1);
+	siginfo_t copy = *info;
+	replaced.sa_sigaction(signo, &copy, NULL);
+}
+
+static void
+copying_chainer(int signo, siginfo_t *info, void *context)
+{
+	atomic_fetch_add(&newcomer_calls, 1);
+	siginfo_t copy = *info;
+	ucontext_t context_copy;
+	memcpy(&context_copy, context, sizeof(context_copy));
+	replaced.sa_sigaction(signo, &copy, &context_copy);
+}
+
 static void
 install_over_library(void (*handler)(int, siginfo_t *, void *), int extra_flags)
 {
@@ -529,29 +441,6 @@ install_over_library(void (*handler)(int, siginfo_t *, void *), int extra_flags)
 	}
 }
 
-/* A truncated pool with a window open over it: returns its pointer. */
-static const volatile uint8_t *
-child_truncated_window(struct shmguard_access **access)
-{
-	int fd = child_memfd(2);
-	struct shmguard_pool *pool = child_pool(fd, 2);
-	const volatile uint8_t *data = child_window(pool, 2, access);
-	if (ftruncate(fd, (off_t)page) != 0) {
-		child_fail("ftruncate");
-	}
-	return data;
-}
-
-static void
-child_expect_window_fault(const volatile uint8_t *data, struct shmguard_access *access)
-{
-	struct shmguard_fault_report report;
-	if (data[page + 3] != 0 || !shmguard_access_end(access, &report) ||
-		report.kind != SHMGUARD_FAULT_TRUNCATED || report.offset != page + 3) {
-		child_fail("a fault in a window was not handled");
-	}
-}
-
 /* A region of the newcomer's own (one page past EOF of a memfd). */
 static void
 newcomer_region(void)
@@ -563,17 +452,6 @@ newcomer_region(void)
 	}
 	own_start = (uintptr_t)mapped;
 	own_length = 2 * page;
-}
-
-static const volatile uint8_t *
-unrelated_page_past_eof(void)
-{
-	int fd = child_memfd(1);
-	const volatile uint8_t *bytes = mmap(NULL, 2 * page, PROT_READ, MAP_SHARED, fd, 0);
-	if (bytes == MAP_FAILED) {
-		child_fail("mmap");
-	}
-	return bytes + page;
 }
 
 /* The newcomer on top: the library's faults still end up handled. */
@@ -593,7 +471,7 @@ newcomer_on_top(void (*handler)(int, siginfo_t *, void *), int extra_flags)
 	}
 	/* A fault nobody owns still kills. */
 	child_say("child: touching an unrelated page past EOF\n");
-	uint8_t byte = *unrelated_page_past_eof();
+	uint8_t byte = *child_page_past_eof();
 	child_say("child: survived, read %u\n", byte);
 	return CHILD_SURVIVED;
 }
@@ -602,6 +480,14 @@ static int
 reraiser_on_top(void)
 {
 	return newcomer_on_top(reraiser, SA_NODEFER);
+}
+
+/* Without SA_NODEFER its raise() waits until it returns, and then meets
+ * the library's handler with the faulting access not retried yet. */
+static int
+deferred_reraiser_on_top(void)
+{
+	return newcomer_on_top(reraiser, 0);
 }
 
 static int
@@ -614,7 +500,8 @@ chainer_on_top(void)
  * The newcomer under the library: a pool created after the newcomer was
  * installed puts the library's handler back on top, chaining to it. Its
  * own faults reach it, the library's never do, and a fault nobody owns
- * kills the process by SIGBUS: no endless loop between the two.
+ * goes on to the first predecessor (SIG_DFL: death by SIGBUS): no endless
+ * loop between the two.
  */
 static int
 newcomer_below(void (*handler)(int, siginfo_t *, void *), int extra_flags)
@@ -643,7 +530,7 @@ newcomer_below(void (*handler)(int, siginfo_t *, void *), int extra_flags)
 		child_say("child: library and newcomer each handled their own fault\n");
 	}
 	child_say("child: touching an unrelated page past EOF\n");
-	uint8_t byte = *unrelated_page_past_eof();
+	uint8_t byte = *child_page_past_eof();
 	child_say("child: survived, read %u\n", byte);
 	return CHILD_SURVIVED;
 }
@@ -660,53 +547,103 @@ chainer_below(void)
 	return newcomer_below(chainer, 0);
 }
 
+/*
+ * A handler of the application's installed before the library (its first
+ * predecessor), and a newcomer that went under the library: without the
+ * library, the newcomer would have replaced the application's handler,
+ * and what it passes on would reach that one. It does with the library
+ * too: a chainer's call of "the handler it replaced", or a re-raiser's
+ * restore and raise(), goes on to the application's handler, and the
+ * re-raiser, which uninstalled itself, is out of the chain from then on.
+ */
+static atomic_int first_faults;
+static atomic_int first_sent;
+
+static void
+first_handler(int signo, siginfo_t *info, void *context)
+{
+	if (info->si_code <= 0) {
+		atomic_fetch_add(&first_sent, 1);
+		return;
+	}
+	atomic_fetch_add(&first_faults, 1);
+	uintptr_t address = (uintptr_t)info->si_addr & ~((uintptr_t)page - 1);
+	mmap((void *)address, page, PROT_READ, MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+}
+
+static int
+newcomer_below_with_first(void (*handler)(int, siginfo_t *, void *), int extra_flags)
+{
+	alarm(5);
+	struct sigaction action;
+	memset(&action, 0, sizeof(action));
+	action.sa_sigaction = first_handler;
+	action.sa_flags = SA_SIGINFO;
+	sigemptyset(&action.sa_mask);
+	child_install(&action);
+	child_library_in_use();
+	install_over_library(handler, extra_flags);
+	newcomer_region();
+	struct shmguard_access *access;
+	const volatile uint8_t *data = child_truncated_window(&access);
+	child_expect_window_fault(data, access);
+	child_say("child: touching an unrelated page past EOF\n");
+	uint8_t byte = *child_page_past_eof();
+	child_say("child: read %u; newcomer called %d times; first handler: %d faults, %d sent\n",
+		byte, atomic_load(&newcomer_calls), atomic_load(&first_faults),
+		atomic_load(&first_sent));
+	int expected_sent = handler == reraiser ? 1 : 0;
+	if (byte != 0 || atomic_load(&newcomer_calls) != 1 || atomic_load(&first_faults) != 1 ||
+		atomic_load(&first_sent) != expected_sent) {
+		child_fail("not what the handlers would have seen without the library");
+	}
+	/* Once more: the re-raiser is gone, the chainer still there. */
+	byte = *child_page_past_eof();
+	int expected_calls = handler == reraiser ? 1 : 2;
+	if (byte != 0 || atomic_load(&newcomer_calls) != expected_calls ||
+		atomic_load(&first_faults) != 2 || atomic_load(&first_sent) != expected_sent) {
+		child_fail("the second fault");
+	}
+	child_say("child: the faults reached the first handler as without the library\n");
+	return 0;
+}
+
+static int
+reraiser_below_first(void)
+{
+	return newcomer_below_with_first(reraiser, SA_NODEFER);
+}
+
+static int
+deferred_reraiser_below_first(void)
+{
+	return newcomer_below_with_first(reraiser, 0);
+}
+
+static int
+chainer_below_first(void)
+{
+	return newcomer_below_with_first(chainer, 0);
+}
+
+static int
+null_context_chainer_below_first(void)
+{
+	return newcomer_below_with_first(null_context_chainer, 0);
+}
+
+/* A fault the copying chainer passes back looks new each time: after a
+ * bounded number of rounds it gets the default action, not a stack
+ * overflow. */
+static int
+copying_chainer_below(void)
+{
+	return newcomer_below(copying_chainer, 0);
+}
+
 /* ------------------------------------------------------------------ */
 /* Parent side                                                         */
 /* ------------------------------------------------------------------ */
-
-struct child_outcome {
-	int status;
-	char output[16384];
-};
-
-static void
-run_child(int (*scenario)(void), struct child_outcome *outcome)
-{
-	int pipe_fds[2];
-	assert_int_equal(pipe2(pipe_fds, O_CLOEXEC), 0);
-	fflush(stdout);
-	fflush(stderr);
-	pid_t pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		/* No core files from the children that die on purpose. */
-		struct rlimit no_core = {0, 0};
-		setrlimit(RLIMIT_CORE, &no_core);
-		dup2(pipe_fds[1], STDERR_FILENO);
-		page = (size_t)sysconf(_SC_PAGESIZE);
-		_exit(scenario());
-	}
-	close(pipe_fds[1]);
-	size_t length = 0;
-	for (;;) {
-		ssize_t n = read(pipe_fds[0], outcome->output + length,
-			sizeof(outcome->output) - 1 - length);
-		if (n <= 0) {
-			break;
-		}
-		length += (size_t)n;
-	}
-	outcome->output[length] = '\0';
-	close(pipe_fds[0]);
-	assert_int_equal(waitpid(pid, &outcome->status, 0), pid);
-	fwrite(outcome->output, 1, length, stdout);
-	if (WIFSIGNALED(outcome->status)) {
-		print_message("child: killed by signal %d (%s)\n", WTERMSIG(outcome->status),
-			strsignal(WTERMSIG(outcome->status)));
-	} else {
-		print_message("child: exit status %d\n", WEXITSTATUS(outcome->status));
-	}
-}
 
 static void
 assert_died_of_sigbus(const struct child_outcome *outcome)
@@ -751,53 +688,54 @@ startup_disposition_is_known(void **state)
 static void
 unrelated_fault_kills(void **state)
 {
-	run_child(fault_on_unrelated_mapping, &outcome);
+	child_run(fault_on_unrelated_mapping, &outcome);
 	assert_passed_to_predecessor(&outcome);
 }
 
 static void
 fault_after_window_closed_kills(void **state)
 {
-	run_child(fault_after_window_closed, &outcome);
+	child_run(fault_after_window_closed, &outcome);
 	assert_passed_to_predecessor(&outcome);
 }
 
 static void
 fault_covered_only_on_another_thread_kills(void **state)
 {
-	run_child(fault_covered_only_on_another_thread, &outcome);
+	child_run(fault_covered_only_on_another_thread, &outcome);
 	assert_passed_to_predecessor(&outcome);
 }
 
 static void
 raised_sigbus_kills(void **state)
 {
-	run_child(sigbus_sent_by_raise, &outcome);
+	child_run(sigbus_sent_by_raise, &outcome);
 	assert_passed_to_predecessor(&outcome);
-	run_child(sigbus_sent_by_kill, &outcome);
+	child_run(sigbus_sent_by_kill, &outcome);
 	assert_passed_to_predecessor(&outcome);
 }
 
 static void
-raise_with_window_open_returns(void **state)
+raise_with_window_open_kills(void **state)
 {
-	run_child(raise_with_window_open_is_retried, &outcome);
-	assert_true(WIFEXITED(outcome.status));
-	assert_int_equal(WEXITSTATUS(outcome.status), 0);
+	child_run(raise_with_window_open, &outcome);
+	assert_passed_to_predecessor(&outcome);
 }
 
-/* Whatever handler sits on top or below, a fault nobody owns ends in a
- * death by SIGBUS: never a loop, never a stack overflow. */
+/* Whatever handler sits on top or below, a fault nobody owns ends with
+ * the first predecessor (SIG_DFL: a death by SIGBUS): never a loop, never
+ * a stack overflow. */
 /* Valgrind 3.19 cannot deliver the SIGBUS the re-raiser raises from
- * inside its SA_NODEFER handler when the frame needs the stack to grow
- * ("Can't extend stack ... during signal delivery"): the child dies of a
- * SIGSEGV of valgrind's making. The chainer cases still run there. */
+ * inside its handler ("Can't extend stack ... during signal delivery",
+ * with SA_NODEFER or without, and with the stack already grown that far):
+ * the child dies of a SIGSEGV of valgrind's making. The chainer cases
+ * still run there. */
 static void
 skip_reraiser_under_valgrind(void)
 {
 	if (leak_check_under_valgrind()) {
 		print_message("skipped under valgrind: it cannot deliver a SIGBUS raised "
-			      "inside an SA_NODEFER handler here\n");
+			      "inside a signal handler here\n");
 		skip();
 	}
 }
@@ -806,7 +744,16 @@ static void
 reraiser_on_top_of_library(void **state)
 {
 	skip_reraiser_under_valgrind();
-	run_child(reraiser_on_top, &outcome);
+	child_run(reraiser_on_top, &outcome);
+	assert_non_null(strstr(outcome.output, "window fault handled with a newcomer on top"));
+	assert_passed_to_predecessor(&outcome);
+}
+
+static void
+deferred_reraiser_on_top_of_library(void **state)
+{
+	skip_reraiser_under_valgrind();
+	child_run(deferred_reraiser_on_top, &outcome);
 	assert_non_null(strstr(outcome.output, "window fault handled with a newcomer on top"));
 	assert_passed_to_predecessor(&outcome);
 }
@@ -814,25 +761,59 @@ reraiser_on_top_of_library(void **state)
 static void
 chainer_on_top_of_library(void **state)
 {
-	run_child(chainer_on_top, &outcome);
+	child_run(chainer_on_top, &outcome);
 	assert_non_null(strstr(outcome.output, "window fault handled with a newcomer on top"));
 	assert_passed_to_predecessor(&outcome);
 }
 
+/* Below the library, the newcomer passes a fault it does not own on to
+ * the one it replaced, the library's: that goes on to what the newcomer
+ * would have replaced without the library, the first predecessor. */
 static void
 reraiser_below_library(void **state)
 {
 	skip_reraiser_under_valgrind();
-	run_child(reraiser_below, &outcome);
+	child_run(reraiser_below, &outcome);
 	assert_non_null(strstr(outcome.output, "each handled their own fault"));
-	assert_died_of_sigbus(&outcome);
+	assert_passed_to_predecessor(&outcome);
 }
 
 static void
 chainer_below_library(void **state)
 {
-	run_child(chainer_below, &outcome);
-	assert_non_null(strstr(outcome.output, "window fault handled"));
+	child_run(chainer_below, &outcome);
+	assert_passed_to_predecessor(&outcome);
+}
+
+static void
+reraiser_below_library_reaches_first(void **state)
+{
+	skip_reraiser_under_valgrind();
+	child_run(reraiser_below_first, &outcome);
+	assert_true(child_exited_with(&outcome, 0));
+}
+
+static void
+deferred_reraiser_below_library_reaches_first(void **state)
+{
+	skip_reraiser_under_valgrind();
+	child_run(deferred_reraiser_below_first, &outcome);
+	assert_true(child_exited_with(&outcome, 0));
+}
+
+static void
+chainer_below_library_reaches_first(void **state)
+{
+	child_run(chainer_below_first, &outcome);
+	assert_true(child_exited_with(&outcome, 0));
+	child_run(null_context_chainer_below_first, &outcome);
+	assert_true(child_exited_with(&outcome, 0));
+}
+
+static void
+copying_chainer_below_library_dies_of_sigbus(void **state)
+{
+	child_run(copying_chainer_below, &outcome);
 	assert_died_of_sigbus(&outcome);
 }
 
@@ -841,7 +822,7 @@ chainer_below_library(void **state)
 static void
 default_predecessor_dies_of_sigbus(void **state)
 {
-	run_child(default_then_unrelated_fault, &outcome);
+	child_run(default_then_unrelated_fault, &outcome);
 	assert_non_null(strstr(outcome.output, "window fault handled"));
 	assert_died_of_sigbus(&outcome);
 }
@@ -849,10 +830,10 @@ default_predecessor_dies_of_sigbus(void **state)
 static void
 ignored_predecessor_dies_of_sigbus(void **state)
 {
-	run_child(ignored_then_unrelated_fault, &outcome);
+	child_run(ignored_then_unrelated_fault, &outcome);
 	assert_non_null(strstr(outcome.output, "window fault handled"));
 	assert_died_of_sigbus(&outcome);
-	run_child(ignored_then_fault_after_window, &outcome);
+	child_run(ignored_then_fault_after_window, &outcome);
 	assert_non_null(strstr(outcome.output, "window fault handled"));
 	assert_died_of_sigbus(&outcome);
 }
@@ -860,7 +841,7 @@ ignored_predecessor_dies_of_sigbus(void **state)
 static void
 siginfo_predecessor_gets_foreign_faults_only(void **state)
 {
-	run_child(siginfo_predecessor_called_for_foreign_faults_only, &outcome);
+	child_run(siginfo_predecessor_called_for_foreign_faults_only, &outcome);
 	assert_true(WIFEXITED(outcome.status));
 	assert_int_equal(WEXITSTATUS(outcome.status), 0);
 }
@@ -868,7 +849,7 @@ siginfo_predecessor_gets_foreign_faults_only(void **state)
 static void
 plain_predecessor_gets_foreign_faults(void **state)
 {
-	run_child(plain_predecessor_called_for_foreign_faults, &outcome);
+	child_run(plain_predecessor_called_for_foreign_faults, &outcome);
 	assert_true(WIFEXITED(outcome.status));
 	assert_int_equal(WEXITSTATUS(outcome.status), 0);
 }
@@ -888,15 +869,20 @@ main(void)
 		LEAK_CHECKED(fault_after_window_closed_kills),
 		LEAK_CHECKED(fault_covered_only_on_another_thread_kills),
 		LEAK_CHECKED(raised_sigbus_kills),
-		LEAK_CHECKED(raise_with_window_open_returns),
+		LEAK_CHECKED(raise_with_window_open_kills),
 		LEAK_CHECKED(default_predecessor_dies_of_sigbus),
 		LEAK_CHECKED(ignored_predecessor_dies_of_sigbus),
 		LEAK_CHECKED(siginfo_predecessor_gets_foreign_faults_only),
 		LEAK_CHECKED(plain_predecessor_gets_foreign_faults),
 		LEAK_CHECKED(reraiser_on_top_of_library),
+		LEAK_CHECKED(deferred_reraiser_on_top_of_library),
 		LEAK_CHECKED(chainer_on_top_of_library),
 		LEAK_CHECKED(reraiser_below_library),
 		LEAK_CHECKED(chainer_below_library),
+		LEAK_CHECKED(reraiser_below_library_reaches_first),
+		LEAK_CHECKED(deferred_reraiser_below_library_reaches_first),
+		LEAK_CHECKED(chainer_below_library_reaches_first),
+		LEAK_CHECKED(copying_chainer_below_library_dies_of_sigbus),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -89,7 +89,10 @@ enum shmguard_mechanism {
 	SHMGUARD_MECHANISM_MLOCK_ONFAULT,
 	/** process_vm_readv() fails with EFAULT on a truncated mapping. */
 	SHMGUARD_MECHANISM_PROCESS_VM_READV,
-	/** membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED). */
+	/** membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED). Should it fail later
+	 * (a seccomp filter installed since), access windows publish with a
+	 * fence from then on (logged at SHMGUARD_LOG_WARNING); this result
+	 * stays what the probe found. */
 	SHMGUARD_MECHANISM_MEMBARRIER,
 	/** madvise(MADV_POPULATE_READ) reports EFAULT instead of SIGBUS. */
 	SHMGUARD_MECHANISM_MADV_POPULATE_READ,
@@ -437,10 +440,20 @@ struct shmguard_pool;
  * The caller holds one reference. Thread-safe; not async-signal-safe.
  *
  * Signals: the first pool (or shmguard_probe()) installs the library's
- * SIGBUS handler for the whole process, chaining to the one installed
- * before. Each later call checks that it is still on top; if another
- * handler was installed over it, it goes back on top and chains to that
- * one (logged at SHMGUARD_LOG_INFO).
+ * SIGBUS handler for the whole process, chaining to the disposition
+ * installed before. Each later call checks that it is still on top; if
+ * another handler was installed over it, it goes back on top and chains
+ * to that one (logged at SHMGUARD_LOG_INFO), which chains on to what it
+ * replaced. A SIGBUS that is not the library's meets what it would have
+ * met without the library, as the kernel would deliver it: a handler is
+ * called with its sa_mask (and SIGBUS unless SA_NODEFER) blocked, once
+ * only if SA_RESETHAND; SIG_IGN ignores a sent SIGBUS; SIG_DFL, and a
+ * fault under SIG_IGN, kill the process with a core that records that
+ * very fault (or the sent signal with its sender). The exceptions (a
+ * SIGBUS the process sends to a thread with a window open over memory
+ * that faults at that moment is taken for one of the library's faults
+ * raised again by a handler over its own, and dropped) are listed in the
+ * README's "Other SIGBUS handlers".
  */
 SHMGUARD_EXPORT struct shmguard_pool *
 shmguard_pool_create(
@@ -574,8 +587,10 @@ struct shmguard_access;
  * Windows nest on any pools, up to 32 per thread; they must be closed on
  * the thread that opened them. No system call and no lock on this path
  * once the pool's mapping exists (the first window of a thread allocates
- * its window stack; the first WRITE window of a generation maps it).
- * Async-signal-safe: no.
+ * its window stack and unblocks SIGBUS in the thread: a fault in a thread
+ * that blocks SIGBUS kills the process without asking any handler, so do
+ * not block it again there; the first WRITE window of a generation maps
+ * it). Async-signal-safe: no.
  *
  * Returns 0, -ERANGE (outside the pool), -EACCES (write on a read-only fd),
  * -EPERM (write on a write-sealed memfd, or the kernel refused a writable
@@ -609,9 +624,11 @@ shmguard_access_end(struct shmguard_access *access, struct shmguard_fault_report
  * @p report (if not NULL) filled; @p dst then holds no promise. A
  * generation that faulted before keeps answering -EFAULT until a resize
  * or shmguard_pool_revalidate() replaces it. Returns 0, -EFAULT, -ERANGE,
- * -EMFILE (32 windows already open on this thread) or -ENOMEM. Any
- * thread, with a pool reference held; no system call on success;
- * async-signal-safe: no.
+ * -EMFILE (32 windows already open on this thread) or -ENOMEM. The
+ * thread's signal mask is the same after a fault as before the call,
+ * whichever handler the fault came through. Any thread (the first call on
+ * a thread unblocks SIGBUS in it, as shmguard_access_begin() does), with a
+ * pool reference held; no system call on success; async-signal-safe: no.
  */
 SHMGUARD_EXPORT int
 shmguard_pool_read(struct shmguard_pool *pool, uint64_t offset, void *dst, size_t length,
@@ -624,7 +641,8 @@ shmguard_pool_read(struct shmguard_pool *pool, uint64_t offset, void *dst, size_
  * are undefined; as for shmguard_pool_read(), also when the generation
  * faulted before), -ERANGE, -EACCES (read-only fd), -EPERM (write-sealed),
  * -ENOSPC (write mapping over the budget or mapping bound), -EMFILE,
- * -ENOMEM. Any thread, with a pool reference held; async-signal-safe: no.
+ * -ENOMEM. The signal mask and threads as for shmguard_pool_read(). Any
+ * thread, with a pool reference held; async-signal-safe: no.
  */
 SHMGUARD_EXPORT int
 shmguard_pool_write(struct shmguard_pool *pool, uint64_t offset, const void *src, size_t length,
