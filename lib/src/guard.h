@@ -80,7 +80,8 @@ extern __thread struct guard_thread *guard_current_thread
 /* True when windows must fence after publishing (no membarrier). */
 extern bool guard_publish_needs_fence;
 
-/* Bumped after every retirement, before the reclaim scan. */
+/* Bumped after every retirement, and when the last pin of a retired
+ * generation goes, before the reclaim scan. */
 extern _Atomic unsigned guard_retire_epoch;
 
 /* Install the handler (once; thread-safe). Returns 0 or -errno. */
