@@ -14,7 +14,7 @@
  *   for MAPPING_VMAS of them: itself, and the piece a cover splits off
  *   (a cover replaces the mapping from the faulting page to its end, so
  *   a mapping is at most two VMAs however often it faults). So the
- *   process-wide bound is 7M/32 mappings (14,333 at the default M);
+ *   process-wide bound is 7M/32 mappings (14,335 at the default M);
  * - each budget (a client) may hold a quarter of that bound by default
  *   (3,583), so one client at its cap leaves three quarters to the others
  *   and the handler's headroom untouched.

@@ -237,7 +237,7 @@ shmguard_budget_get_mappings(const struct shmguard_budget *budget);
  * - M/2 for the rest of the process;
  * - M/16 that pool creation never uses, so that a cover finds a free VMA
  *   even when the rest of the process has used its half;
- * - 7M/16 VMAs for the library: 7M/32 mappings (14,333 at M = 65,530).
+ * - 7M/16 VMAs for the library: 7M/32 mappings (14,335 at M = 65,530).
  *
  * Each client's budget gets a quarter of this bound by default
  * (shmguard_budget_limits.max_mappings). An explicit @p max_mappings
