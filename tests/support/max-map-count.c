@@ -2,11 +2,10 @@
  * max-map-count.h). */
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/syscall.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -69,24 +68,44 @@ max_map_count_process_vmas(void)
 	return lines;
 }
 
-/* The guardian: wait for @p parent to end, then put the old value back if
- * it is still the one the test set. */
+static volatile sig_atomic_t parent_gone;
+
+static void
+handle_parent_death(int signo)
+{
+	parent_gone = 1;
+}
+
+/* The guardian: wait for @p parent to end (PR_SET_PDEATHSIG: no system
+ * call valgrind lacks), then put the old value back if it is still the
+ * one the test set. */
 static __attribute__((noreturn)) void
 guardian_main(pid_t parent, int ready)
 {
+	/* Out of the test's process group, deaf to what is sent to it. */
 	setsid();
-	/* Nothing the test process's group receives may stop us. */
-	signal(SIGINT, SIG_IGN);
-	signal(SIGTERM, SIG_IGN);
-	signal(SIGHUP, SIG_IGN);
-	int pidfd = (int)syscall(SYS_pidfd_open, parent, 0);
-	char status = pidfd >= 0 && getppid() == parent ? 'y' : 'n';
+	struct sigaction ignore = {.sa_handler = SIG_IGN};
+	sigemptyset(&ignore.sa_mask);
+	sigaction(SIGINT, &ignore, NULL);
+	sigaction(SIGTERM, &ignore, NULL);
+	sigaction(SIGHUP, &ignore, NULL);
+	sigset_t death, waiting;
+	sigemptyset(&death);
+	sigaddset(&death, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &death, &waiting);
+	sigdelset(&waiting, SIGUSR1);
+	struct sigaction on_death = {.sa_handler = handle_parent_death};
+	sigemptyset(&on_death.sa_mask);
+	sigaction(SIGUSR1, &on_death, NULL);
+	/* Blocked until sigsuspend(): a death after this is not lost, and
+	 * one before it shows in getppid(). */
+	char status = prctl(PR_SET_PDEATHSIG, SIGUSR1) == 0 && getppid() == parent ? 'y' : 'n';
 	if (write(ready, &status, 1) != 1 || status != 'y') {
 		_exit(1);
 	}
 	close(ready);
-	struct pollfd wait_parent = {.fd = pidfd, .events = POLLIN};
-	while (poll(&wait_parent, 1, -1) < 0 && errno == EINTR) {
+	while (!parent_gone && getppid() == parent) {
+		sigsuspend(&waiting);
 	}
 	if (max_map_count_read() == lowered_value) {
 		max_map_count_write(saved_value);
@@ -133,7 +152,7 @@ max_map_count_lower(unsigned long value)
 	close(ready[0]);
 	if (n != 1 || status != 'y') {
 		waitpid(pid, NULL, 0);
-		return "the guardian process could not watch this one (pidfd_open)";
+		return "the guardian process could not watch this one (PR_SET_PDEATHSIG)";
 	}
 	guardian = pid;
 	if (!max_map_count_write(value)) {

@@ -5,7 +5,8 @@
  * (a failed assertion that ends the process, a crash, SIGKILL at a
  * timeout), when the process ends: a guardian process, in a session of
  * its own so that a signal to the test's process group spares it, waits
- * for the test process to end (pidfd) and writes the old value back.
+ * for the test process to end (PR_SET_PDEATHSIG) and writes the old value
+ * back.
  */
 #ifndef SHMGUARD_TEST_MAX_MAP_COUNT_H
 #define SHMGUARD_TEST_MAX_MAP_COUNT_H
@@ -25,8 +26,9 @@ max_map_count_process_vmas(void);
 /*
  * Lower vm.max_map_count to @p value until max_map_count_restore() or the
  * end of this process, whichever comes first. Returns NULL, or why the
- * test cannot run (not root, no pidfd_open, ...): skip with that reason.
- * Call it while the process has one thread (it forks).
+ * test cannot run (not root, not writable, ...): skip with that reason.
+ * Call it from the main thread while the process has no other (it forks,
+ * and the guardian watches the thread that forked it).
  */
 const char *
 max_map_count_lower(unsigned long value);
