@@ -221,9 +221,10 @@ nosigbus_check(struct generation *generation, struct guard_window *window)
 	}
 }
 
-/* Close @p window and reclaim if a generation was retired meanwhile: one
- * may be waiting for exactly this window. The epoch is read after the
- * slot was cleared (see guard_scan_begin()). */
+/* Close @p window and reclaim if a generation was retired (or lost its
+ * last pin after retirement) meanwhile: one may be waiting for exactly
+ * this window. The epoch is read after the slot was cleared (see
+ * guard_scan_begin()). */
 static inline void
 window_pop(struct guard_thread *thread, struct guard_window *window)
 {

@@ -1,5 +1,24 @@
-/* Budgets: a shared account per client, and a process-wide mapping bound
- * that keeps the guard's zero-page remaps clear of vm.max_map_count. */
+/*
+ * Budgets: a shared account per client, and a process-wide mapping bound
+ * that keeps the guard's zero-page remaps clear of vm.max_map_count.
+ *
+ * The arithmetic, for vm.max_map_count M (the kernel's limit on a
+ * process's VMAs, 65,530 by default):
+ * - M/2 is left to the rest of the process (its libraries, heap, thread
+ *   stacks, a GPU driver's mappings);
+ * - M/16 is headroom that pool creation never uses: a fault's zero-page
+ *   cover needs one free VMA at the moment it runs (measured on 6.18: the
+ *   kernel refuses it once the process is past M), whatever the rest of
+ *   the process did meanwhile;
+ * - the remaining 7M/16 VMAs are the library's, and each mapping counts
+ *   for MAPPING_VMAS of them: itself, and the piece a cover splits off
+ *   (a cover replaces the mapping from the faulting page to its end, so
+ *   a mapping is at most two VMAs however often it faults). So the
+ *   process-wide bound is 7M/32 mappings (14,335 at the default M);
+ * - each budget (a client) may hold a quarter of that bound by default
+ *   (3,583), so one client at its cap leaves three quarters to the others
+ *   and the handler's headroom untouched.
+ */
 #include "config.h"
 
 #include <stdatomic.h>
@@ -15,6 +34,10 @@
 #define DEFAULT_MAX_MAPPED_BYTES (UINT64_C(4) << 30)
 #define DEFAULT_MAX_GENERATIONS 16u
 #define FALLBACK_MAX_MAP_COUNT 65530u
+/* VMAs a mapping may become: itself and the split of a zero-page cover. */
+#define MAPPING_VMAS 2u
+/* A budget's default share of the process-wide mapping bound: 1/4. */
+#define CLIENT_SHARE_OF_MAPPINGS 4u
 
 static _Atomic uint32_t max_mappings;
 static _Atomic uint32_t mappings_in_use;
@@ -63,9 +86,11 @@ default_max_mappings(void)
 		}
 		fclose(f);
 	}
-	/* Half for us, half for the rest of the process and for the splits
-	 * a remap of zero pages makes. */
-	return (uint32_t)(count / 2 > UINT32_MAX ? UINT32_MAX : count / 2);
+	/* Half for the rest of the process, a sixteenth kept for the
+	 * handler's covers, and two VMAs per mapping (see the top). */
+	unsigned long vmas = count / 2 - count / 16;
+	unsigned long mappings = vmas / MAPPING_VMAS;
+	return (uint32_t)(mappings > UINT32_MAX ? UINT32_MAX : mappings);
 }
 
 static uint32_t
@@ -105,6 +130,10 @@ budget_limits_resolve(struct shmguard_budget_limits *limits)
 	}
 	if (limits->max_generations_per_pool == 0) {
 		limits->max_generations_per_pool = DEFAULT_MAX_GENERATIONS;
+	}
+	if (limits->max_mappings == 0) {
+		uint32_t share = current_max_mappings() / CLIENT_SHARE_OF_MAPPINGS;
+		limits->max_mappings = share > 0 ? share : 1;
 	}
 }
 
@@ -148,6 +177,12 @@ SHMGUARD_EXPORT uint64_t
 shmguard_budget_get_mapped_bytes(const struct shmguard_budget *budget)
 {
 	return atomic_load(&budget->mapped_bytes);
+}
+
+SHMGUARD_EXPORT uint32_t
+shmguard_budget_get_mappings(const struct shmguard_budget *budget)
+{
+	return atomic_load(&budget->mappings);
 }
 
 enum shmguard_pool_error
@@ -202,17 +237,46 @@ budget_release_bytes(struct shmguard_budget *budget, uint64_t bytes)
 	}
 }
 
+/* One more mapping for @p budget (may be NULL), within its share. */
+static enum shmguard_pool_error
+budget_charge_one_mapping(struct shmguard_budget *budget)
+{
+	if (budget != NULL) {
+		uint32_t mappings = atomic_fetch_add(&budget->mappings, 1);
+		if (mappings >= budget->limits.max_mappings) {
+			atomic_fetch_sub(&budget->mappings, 1);
+			return SHMGUARD_POOL_ERROR_OVER_BUDGET;
+		}
+	}
+	return SHMGUARD_POOL_OK;
+}
+
+static void
+budget_release_one_mapping(struct shmguard_budget *budget)
+{
+	if (budget != NULL) {
+		atomic_fetch_sub(&budget->mappings, 1);
+	}
+}
+
 enum shmguard_pool_error
 budget_charge_mapping(struct shmguard_budget *budget, uint64_t bytes)
 {
+	/* The client's own share first: at its cap, the refusal is its. */
+	enum shmguard_pool_error error = budget_charge_one_mapping(budget);
+	if (error != SHMGUARD_POOL_OK) {
+		return error;
+	}
 	uint32_t in_use = atomic_fetch_add(&mappings_in_use, 1);
 	if (in_use >= current_max_mappings()) {
 		atomic_fetch_sub(&mappings_in_use, 1);
+		budget_release_one_mapping(budget);
 		return SHMGUARD_POOL_ERROR_TOO_MANY_MAPPINGS;
 	}
-	enum shmguard_pool_error error = budget_charge_bytes(budget, bytes);
+	error = budget_charge_bytes(budget, bytes);
 	if (error != SHMGUARD_POOL_OK) {
 		atomic_fetch_sub(&mappings_in_use, 1);
+		budget_release_one_mapping(budget);
 	}
 	return error;
 }
@@ -221,6 +285,7 @@ void
 budget_release_mapping(struct shmguard_budget *budget, uint64_t bytes)
 {
 	atomic_fetch_sub(&mappings_in_use, 1);
+	budget_release_one_mapping(budget);
 	budget_release_bytes(budget, bytes);
 }
 

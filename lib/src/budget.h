@@ -11,6 +11,7 @@ struct shmguard_budget {
 	_Atomic unsigned refs;
 	struct shmguard_budget_limits limits;
 	_Atomic uint32_t pools;
+	_Atomic uint32_t mappings;
 	_Atomic uint64_t mapped_bytes;
 };
 
@@ -26,8 +27,9 @@ budget_charge_pool(struct shmguard_budget *budget);
 void
 budget_release_pool(struct shmguard_budget *budget);
 
-/* Charge one mapping of @p bytes to @p budget (may be NULL) and to the
- * process-wide mapping bound. */
+/* Charge one mapping of @p bytes to @p budget (may be NULL: its mapping
+ * count and bytes) and to the process-wide mapping bound. Each mapping
+ * stands for two VMAs: itself and the split a fault's cover makes. */
 enum shmguard_pool_error
 budget_charge_mapping(struct shmguard_budget *budget, uint64_t bytes);
 

@@ -85,7 +85,8 @@ extern __thread struct guard_thread *guard_current_thread
  * failed since). Set once at start-up, and may become true later. */
 extern _Atomic bool guard_publish_needs_fence;
 
-/* Bumped after every retirement, before the reclaim scan. */
+/* Bumped after every retirement, and when the last pin of a retired
+ * generation goes, before the reclaim scan. */
 extern _Atomic unsigned guard_retire_epoch;
 
 /* Install the handler (once; thread-safe). Returns 0 or -errno. */

@@ -316,7 +316,13 @@ void
 generation_unpin(struct generation *generation)
 {
 	if (atomic_fetch_sub(&generation->pins, 1) == 1 && atomic_load(&generation->retired)) {
-		/* Retired and maybe waiting only for this. */
+		/* Retired and maybe waiting only for this. A window open on it
+		 * now (on any thread, opened after the retirement) keeps it
+		 * from this reclaim; a new epoch makes that window reclaim when
+		 * it closes, as after a retirement. Bumped before the scan, so
+		 * either the scan sees the window closed or the close sees the
+		 * new epoch (see guard_scan_begin()). */
+		atomic_fetch_add(&guard_retire_epoch, 1);
 		generation_reclaim();
 	}
 }

@@ -61,7 +61,7 @@ void
 generation_pin(struct generation *generation);
 
 /* Drop a pin; a retired generation with no pin and no window left is
- * unmapped. */
+ * unmapped, now or when the last window on it closes. */
 void
 generation_unpin(struct generation *generation);
 

@@ -1,7 +1,8 @@
 /*
  * The guard on many threads: faults on one thread's pool are that
  * thread's business only; windows race with resizes without a stale
- * pointer or a leaked generation.
+ * pointer or a leaked generation, also when a window outlives the last pin
+ * of a retired generation.
  *
  * cmocka's assertions may only run on the main thread, so the threads
  * record the first thing that went wrong and the main thread asserts.
@@ -22,8 +23,11 @@
 
 #include <shmguard/shmguard.h>
 
+#include "src/access.h"
+#include "src/budget.h"
 #include "src/guard.h"
 #include "src/mapping.h"
+#include "src/pool.h"
 
 #include "client-file.h"
 #include "leak-check.h"
@@ -359,6 +363,82 @@ windows_on_one_pool_from_two_threads(void **state)
 	close(shared_fd);
 }
 
+/* A window on another thread outlives the last pin of a retired
+ * generation: the unpin's reclaim must leave the generation to the window,
+ * and the window's close must then unmap it (it stayed mapped, with its
+ * fd reference and budget charge, until some unrelated retirement). */
+struct pinned_window {
+	struct generation *generation;
+	uint64_t length;
+	uint8_t first_byte;
+	int ret;
+};
+
+static void *
+open_pinned_window(void *arg)
+{
+	struct pinned_window *job = arg;
+	void *data;
+	job->ret = access_begin_pinned(
+		job->generation, 0, job->length, SHMGUARD_ACCESS_READ, job, &data);
+	if (job->ret == 0) {
+		job->first_byte = *(const volatile uint8_t *)data;
+	}
+	return NULL;
+}
+
+static void *
+close_pinned_window(void *arg)
+{
+	struct pinned_window *job = arg;
+	job->ret = access_end_tagged(job, NULL);
+	return NULL;
+}
+
+static void
+window_outlives_last_pin_of_retired_generation(void **state)
+{
+	static struct leak_snapshot both_mapped;
+	int fd = client_memfd_create("last-pin", PAGES(4), false);
+	struct shmguard_pool *pool = setup_pool_create(fd, PAGES(2));
+	struct generation *generation = pool_pin_current(pool);
+	const void *kept = (const void *)generation->region.read_start;
+	uint32_t mappings = budget_mappings_in_use();
+
+	/* The resize retires the pinned generation: a second mapping. */
+	assert_int_equal(shmguard_pool_resize(pool, PAGES(4), NULL), 0);
+	assert_int_equal(budget_mappings_in_use(), mappings + 1);
+	assert_int_equal(generation_retired_count(), 1);
+
+	struct pinned_window job = {.generation = generation, .length = PAGES(2)};
+	struct crew_job open = {.start = open_pinned_window, .arg = &job};
+	setup_crew_run(&open, 1);
+	assert_int_equal(job.ret, 0);
+	assert_int_equal(job.first_byte, client_pattern(0));
+	leak_snapshot_take(&both_mapped);
+
+	/* The last pin goes while the window is open: still mapped. */
+	generation_unpin(generation);
+	assert_int_equal(generation_retired_count(), 1);
+	assert_true(leak_check_address_mapped(kept, NULL, 0));
+
+	/* The window closes, no other retirement happens: unmapped now. */
+	struct crew_job close_job = {.start = close_pinned_window, .arg = &job};
+	setup_crew_run(&close_job, 1);
+	assert_int_equal(job.ret, 0);
+	struct leak_report report;
+	if (leak_check_compare(&both_mapped, &report) && report.maps_added != -1) {
+		leak_check_compare_verbose(&both_mapped, &report);
+	}
+	assert_int_equal(report.maps_added, -1);
+	assert_false(leak_check_address_mapped(kept, NULL, 0));
+	assert_int_equal(generation_retired_count(), 0);
+	assert_int_equal(budget_mappings_in_use(), mappings);
+
+	shmguard_pool_unref(pool);
+	close(fd);
+}
+
 static int
 group_setup(void **state)
 {
@@ -373,6 +453,7 @@ main(void)
 		LEAK_CHECKED(four_faulting_one_healthy),
 		LEAK_CHECKED(resize_storm_with_readers),
 		LEAK_CHECKED(windows_on_one_pool_from_two_threads),
+		LEAK_CHECKED(window_outlives_last_pin_of_retired_generation),
 	};
 	return cmocka_run_group_tests(tests, group_setup, setup_crew_stop);
 }

@@ -1,7 +1,8 @@
 /*
  * Hostile and unlucky clients: truncation while the compositor reads (the
  * exact error, on the right object, for that client only), each fault
- * policy, faults seen off the display thread, resize during a read,
+ * policy, faults seen off the display thread (also when the compositor
+ * shuts down before it dispatched them), resize during a read,
  * buffers that outlive their wl_buffer and their client, and read-only or
  * write-sealed files that are fine for reading and refused for writing.
  */
@@ -429,6 +430,81 @@ test_fault_off_display_thread(void **state)
 	harness_destroy(harness);
 }
 
+/* Shutdown in the order docs/integrating.md gives (clients, the global,
+ * the display) while a render thread's fault still waits for the display
+ * thread: the queued fault holds the last reference to the buffer, and
+ * through it to the pool, the client's state and the shm. Draining it
+ * while the display goes must not free the shm under its own feet (it
+ * did: a use after free in shm_detach(), seen by ASan and as a crash). */
+static unsigned shutdown_faults;
+static enum shmguard_fault_action shutdown_action;
+
+static void
+count_shutdown_fault(struct harness *harness, const struct shmguard_fault_event *event)
+{
+	shutdown_faults++;
+	shutdown_action = event->action;
+}
+
+/* A render thread's fault, queued for the display thread and not yet
+ * dispatched; the test keeps no reference to the buffer. */
+static struct harness *
+harness_with_queued_fault(void)
+{
+	struct harness *harness = harness_create(NULL);
+	harness->on_fault = count_shutdown_fault;
+	shutdown_faults = 0;
+	struct test_client *bad = harness_spawn(harness, client_truncates, NULL);
+	struct shmguard_buffer *buffer = shmguard_buffer_ref(recv_buffer(bad));
+	harness_send(bad, CTL_GO, 0);
+	expect_step(bad);
+
+	struct thread_read job = {.buffer = buffer};
+	pthread_t thread;
+	assert_int_equal(pthread_create(&thread, NULL, read_on_thread, &job), 0);
+	assert_int_equal(pthread_join(thread, NULL), 0);
+	assert_true(job.faulted);
+	assert_int_equal(job.mismatches, 0);
+	/* Queued, not dispatched: the compositor shuts down first. */
+	assert_int_equal(harness->fault_count, 0);
+	shmguard_buffer_unref(buffer);
+	return harness;
+}
+
+static void
+test_shutdown_with_fault_queued(void **state)
+{
+	struct harness *harness = harness_with_queued_fault();
+	/* harness_destroy(): wl_display_destroy_clients(),
+	 * shmguard_shm_destroy(), wl_display_destroy(). The queued fault is
+	 * applied while the display goes, to a client that is gone. */
+	harness_destroy(harness);
+	assert_int_equal(shutdown_faults, 1);
+	assert_int_equal(shutdown_action, SHMGUARD_FAULT_ACTION_CLIENT_GONE);
+}
+
+/* The global is gone, the display still dispatches once. */
+static void
+destroy_shm_then_dispatch(struct harness *harness)
+{
+	shmguard_shm_destroy(harness->shm);
+	harness->shm = NULL;
+	harness_serve(harness, 20);
+}
+
+/* The same, with one more dispatch between shmguard_shm_destroy() and
+ * wl_display_destroy(): the fault source's callback applies the fault and
+ * drops the last reference to the shm while it still uses it. */
+static void
+test_dispatch_after_shm_destroy_with_fault_queued(void **state)
+{
+	struct harness *harness = harness_with_queued_fault();
+	harness->teardown_hook = destroy_shm_then_dispatch;
+	harness_destroy(harness);
+	assert_int_equal(shutdown_faults, 1);
+	assert_int_equal(shutdown_action, SHMGUARD_FAULT_ACTION_CLIENT_GONE);
+}
+
 /* ---------------- resize during a read ---------------- */
 
 static void
@@ -752,6 +828,8 @@ main(void)
 		cmocka_unit_test(test_policy_zeros_keeps_client),
 		cmocka_unit_test(test_policy_revalidate_remaps_grown_file),
 		cmocka_unit_test(test_fault_off_display_thread),
+		cmocka_unit_test(test_shutdown_with_fault_queued),
+		cmocka_unit_test(test_dispatch_after_shm_destroy_with_fault_queued),
 		cmocka_unit_test(test_resize_while_reading),
 		cmocka_unit_test(test_buffer_outlives_wl_buffer_and_client),
 		cmocka_unit_test(test_fault_after_client_left),

@@ -181,6 +181,16 @@ struct shmguard_budget_limits {
 	uint64_t max_mapped_bytes;
 	/** Generations alive per pool (current + retiring); 0: default (16). */
 	uint32_t max_generations_per_pool;
+	/**
+	 * Mappings alive at once: the read mapping of every live generation
+	 * of every pool, plus each write mapping. 0 means the default: a
+	 * quarter of the process-wide mapping bound when the budget (or the
+	 * wl_shm global) is created, 3,583 at vm.max_map_count 65,530 (see
+	 * shmguard_set_max_mappings()). Whatever its pools and generations
+	 * allow, a budget at this cap leaves three quarters of the bound to
+	 * the others. Past it: SHMGUARD_POOL_ERROR_OVER_BUDGET.
+	 */
+	uint32_t max_mappings;
 };
 
 /** A shared account that pools charge their mappings to. */
@@ -214,12 +224,32 @@ SHMGUARD_EXPORT uint64_t
 shmguard_budget_get_mapped_bytes(const struct shmguard_budget *budget);
 
 /**
- * Process-wide bound on the mappings the library holds, so the guard's
- * remap always finds room below vm.max_map_count. The default is half of
- * vm.max_map_count at the first call into the library. 0 restores it.
- * Applies to mappings made from now on (existing ones stay); a mapping
- * that would pass it fails with SHMGUARD_POOL_ERROR_TOO_MANY_MAPPINGS
- * (-ENOSPC). Thread-safe.
+ * Mappings currently charged to @p budget (a snapshot; at most its
+ * max_mappings). Thread-safe.
+ */
+SHMGUARD_EXPORT uint32_t
+shmguard_budget_get_mappings(const struct shmguard_budget *budget);
+
+/**
+ * Process-wide bound on the mappings the library holds, so that the
+ * guard's remap always finds room below vm.max_map_count.
+ *
+ * A mapping may become two VMAs (kernel map entries): a fault covers it
+ * with zero pages from the faulting page to its end, which splits it once
+ * (later covers of the same mapping replace the first). The default
+ * keeps, of vm.max_map_count M (read at the first call into the library,
+ * and again when 0 is passed here):
+ * - M/2 for the rest of the process;
+ * - M/16 that pool creation never uses, so that a cover finds a free VMA
+ *   even when the rest of the process has used its half;
+ * - 7M/16 VMAs for the library: 7M/32 mappings (14,335 at M = 65,530).
+ *
+ * Each client's budget gets a quarter of this bound by default
+ * (shmguard_budget_limits.max_mappings). An explicit @p max_mappings
+ * should keep 2 x max_mappings below M minus what the rest of the
+ * process uses. Applies to mappings made from now on (existing ones
+ * stay); a mapping that would pass it fails with
+ * SHMGUARD_POOL_ERROR_TOO_MANY_MAPPINGS (-ENOSPC). Thread-safe.
  */
 SHMGUARD_EXPORT void
 shmguard_set_max_mappings(uint32_t max_mappings);

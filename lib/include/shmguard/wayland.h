@@ -141,12 +141,18 @@ struct shmguard_shm_options {
 	enum shmguard_fault_policy fault_policy;
 	/**
 	 * Bounds per client (pools alive, bytes mapped, generations per
-	 * pool); zero fields mean 1024 pools, 4 GiB and 16 generations,
-	 * generous for real clients. Bytes count every mapping: while a
-	 * resize replaces a generation, both are charged until the old one
-	 * is unmapped. A create_pool or resize that would pass a bound is
-	 * answered with wl_shm error invalid_fd (wl_shm has no closer code),
-	 * whose message names the bound; other clients are not affected.
+	 * pool, mappings); zero fields mean 1024 pools, 4 GiB, 16
+	 * generations and a quarter of the process-wide mapping bound
+	 * (3,583 mappings at vm.max_map_count 65,530: see
+	 * shmguard_set_max_mappings()), generous for real clients and
+	 * resolved when the global is created. Bytes and mappings count
+	 * every mapping: while a resize replaces a generation, both are
+	 * charged until the old one is unmapped. One client at its mapping
+	 * cap leaves three quarters of the bound to the others, whatever
+	 * its pools and generations would allow. A create_pool or resize
+	 * that would pass a bound is answered with wl_shm error invalid_fd
+	 * (wl_shm has no closer code), whose message names the bound; other
+	 * clients are not affected.
 	 */
 	struct shmguard_budget_limits client_limits;
 	/**

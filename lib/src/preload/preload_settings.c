@@ -13,7 +13,10 @@
 
 /* Generations a pool may keep at once: each buffer pins the one it was made
  * in (libwayland's data pointers stay valid for a buffer's life), so a
- * client that grows its pool between buffers keeps several. */
+ * client that grows its pool between buffers keeps several. Pools times
+ * generations may pass what a client can map: its mapping share
+ * (shmguard_budget_limits.max_mappings, a quarter of the process-wide
+ * bound) binds first. */
 #define PRELOAD_MAX_GENERATIONS_PER_POOL 64
 
 static enum shmguard_fault_policy

@@ -1,7 +1,9 @@
 /*
  * Per-client state: each client that binds wl_shm gets its own budget, so
- * one client can never drive the compositor to vm.max_map_count, and
- * exceeding a bound is a protocol error for that client alone.
+ * one client can never drive the compositor to vm.max_map_count (its
+ * mappings are capped at a quarter of the process-wide bound, see
+ * budget.c), and exceeding a bound is a protocol error for that client
+ * alone.
  */
 #include "config.h"
 
@@ -91,12 +93,18 @@ shm_client_post_over_budget(
 	/* shmguard_shm_create() resolved every limit to a non-zero value. */
 	const struct shmguard_budget_limits *limits = &owner->shm->client_limits;
 	uint32_t pools = shmguard_budget_get_pools(owner->budget);
+	uint32_t mappings = shmguard_budget_get_mappings(owner->budget);
 	uint64_t bytes = shmguard_budget_get_mapped_bytes(owner->budget);
 
 	if (new_pool && pools >= limits->max_pools) {
 		wl_resource_post_error(resource, WL_SHM_ERROR_INVALID_FD,
 			"over budget: the client already has %u pools (limit %u)", pools,
 			limits->max_pools);
+	} else if (mappings >= limits->max_mappings) {
+		/* Its share of the process-wide mapping bound. */
+		wl_resource_post_error(resource, WL_SHM_ERROR_INVALID_FD,
+			"over budget: the client already has %u mappings (limit %u)", mappings,
+			limits->max_mappings);
 	} else if (bytes + extra_bytes > limits->max_mapped_bytes) {
 		wl_resource_post_error(resource, WL_SHM_ERROR_INVALID_FD,
 			"over budget: mapping %llu more bytes would pass the client's limit of %llu bytes (%llu mapped)",

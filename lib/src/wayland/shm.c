@@ -172,8 +172,13 @@ handle_deferred_readable(int fd, uint32_t mask, void *data)
 		log_message(SHMGUARD_LOG_DEBUG, "reading the fault eventfd failed: %s",
 			strerror(errno));
 	}
-	drain_deferred(data);
-	buffer_holds_report_faults(data);
+	/* Applying a fault may drop the last references to a client's state
+	 * and, once shmguard_shm_destroy() ran, with them the last to the
+	 * shm: keep it until both passes are done. */
+	struct shmguard_shm *shm = shm_ref(data);
+	drain_deferred(shm);
+	buffer_holds_report_faults(shm);
+	shm_unref(shm);
 	return 0;
 }
 
@@ -237,10 +242,16 @@ static void
 handle_display_destroy(struct wl_listener *listener, void *data)
 {
 	struct shmguard_shm *shm = wl_container_of(listener, shm, display_destroy);
+	/* Draining the faults still queued drops their buffer references, and
+	 * a buffer may be all that keeps its pool, its client's state and so
+	 * the shm alive (after wl_display_destroy_clients() and
+	 * shmguard_shm_destroy()): hold the shm until we are done with it. */
+	shm_ref(shm);
 	shm_detach(shm);
 	wl_list_remove(&shm->display_destroy.link);
 	wl_list_init(&shm->display_destroy.link);
 	shm->display = NULL;
+	shm_unref(shm);
 }
 
 struct shmguard_shm *
