@@ -80,6 +80,24 @@ buffer_new(struct shm_pool *pool, struct wl_client *client, uint32_t id, uint64_
 	return buffer;
 }
 
+/*
+ * Whether rows @p stride bytes apart keep a format's pixels whole. A
+ * power-of-two pixel (1, 2, 4 or 8 bytes) needs a stride that is a
+ * multiple of its size, so that every pixel stays aligned. A 24-bit pixel
+ * has no alignment of its own: its rows are commonly padded to 4 bytes,
+ * the row alignment pixman requires and GL's default (a width of 5 gives
+ * 16, not 15), and libwayland accepts such strides. A stride that is
+ * neither whole pixels nor 4-aligned fits no renderer's row description.
+ */
+static bool
+stride_fits_pixel(int32_t stride, uint32_t bytes_per_pixel)
+{
+	if ((uint32_t)stride % bytes_per_pixel == 0) {
+		return true;
+	}
+	return bytes_per_pixel == 3 && stride % 4 == 0;
+}
+
 void
 buffer_create(struct shm_pool *pool, uint32_t id, int32_t offset, int32_t width, int32_t height,
 	int32_t stride, uint32_t format)
@@ -100,10 +118,12 @@ buffer_create(struct shm_pool *pool, uint32_t id, int32_t offset, int32_t width,
 		return;
 	}
 	uint64_t bpp = info->bytes_per_pixel;
-	if ((uint64_t)stride % bpp != 0) {
+	if (!stride_fits_pixel(stride, info->bytes_per_pixel)) {
 		wl_resource_post_error(pool_resource, WL_SHM_ERROR_INVALID_STRIDE,
-			"stride %d is not a multiple of %s's %u bytes per pixel", stride,
-			info->name, info->bytes_per_pixel);
+			bpp == 3
+				? "stride %d is neither a multiple of %s's %u bytes per pixel nor of 4"
+				: "stride %d is not a multiple of %s's %u bytes per pixel",
+			stride, info->name, info->bytes_per_pixel);
 		return;
 	}
 	uint64_t row = (uint64_t)width * bpp;
