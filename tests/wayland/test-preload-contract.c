@@ -547,6 +547,33 @@ test_stride_checked_against_format(void **state)
 	preload_harness_destroy(harness);
 }
 
+static void
+client_last_row_padding_past_pool(struct client_ctx *ctx)
+{
+	int fd = client_open_pool_file(POOL_WRITABLE, 8);
+	CLIENT_CHECK(ctx, fd >= 0);
+	struct wl_shm_pool *pool = wl_shm_create_pool(ctx->shm, fd, SIZE);
+	/* 32 pixels a row, rows 256 bytes apart, from byte 128: the last
+	 * row's pixels end at the pool's last byte, its padding would not. */
+	wl_shm_pool_create_buffer(pool, 128, WIDTH / 2, HEIGHT, STRIDE, WL_SHM_FORMAT_ARGB8888);
+	client_report_on(ctx, pool);
+}
+
+/* libwayland checks offset + stride x height <= pool size, and its
+ * compositors rely on it: they copy stride x height bytes from
+ * wl_shm_buffer_get_data(). A buffer whose last row's padding would pass
+ * the end of the pool is refused, as libwayland does. */
+static void
+test_buffer_needs_stride_times_height(void **state)
+{
+	struct harness *harness = preload_harness();
+	struct test_client *client =
+		harness_spawn(harness, client_last_row_padding_past_pool, NULL);
+	harness_expect_error(client, "wl_shm_pool", WL_SHM_ERROR_INVALID_STRIDE, "past the pool");
+	harness_wait_exit(client);
+	preload_harness_destroy(harness);
+}
+
 int
 main(void)
 {
@@ -563,6 +590,7 @@ main(void)
 		cmocka_unit_test(test_buffer_create_returns_null_as_libwayland),
 		cmocka_unit_test(test_added_formats_advertised),
 		cmocka_unit_test(test_stride_checked_against_format),
+		cmocka_unit_test(test_buffer_needs_stride_times_height),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

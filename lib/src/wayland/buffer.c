@@ -134,8 +134,13 @@ buffer_create(struct shm_pool *pool, uint32_t id, int32_t offset, int32_t width,
 		return;
 	}
 	/* At most 2^31 x 2^31 + 2^31 x 8 + 2^31: no overflow in 64 bits. The
-	 * last row needs only its pixels, not a whole stride. */
-	uint64_t span = (uint64_t)stride * (uint64_t)(height - 1) + row;
+	 * last row needs only its pixels, not a whole stride; but libwayland
+	 * promises its compositors stride x height bytes (they copy that much
+	 * from wl_shm_buffer_get_data()), so under its contract the buffer
+	 * spans them all. */
+	uint64_t span = pool->owner->shm->libwayland_contract
+		? (uint64_t)stride * (uint64_t)height
+		: (uint64_t)stride * (uint64_t)(height - 1) + row;
 	uint64_t end = (uint64_t)offset + span;
 	uint64_t pool_size = shmguard_pool_get_size(pool->core);
 	if (end > pool_size) {
