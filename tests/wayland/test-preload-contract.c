@@ -521,6 +521,57 @@ test_added_formats_advertised(void **state)
 	preload_harness_destroy(harness);
 }
 
+/* Serve @p harness until its client lists the formats it was sent. */
+static struct ctl_msg
+formats_seen(struct harness *harness)
+{
+	struct test_client *client = harness_spawn(harness, client_lists_formats, NULL);
+	struct ctl_msg msg;
+	harness_recv(client, &msg);
+	harness_send(client, CTL_GO, 0);
+	harness_expect_ok(client, NULL);
+	harness_wait_exit(client);
+	return msg;
+}
+
+/* libwayland keeps added formats on the display: two displays in one
+ * process advertise each its own, whether added before or after
+ * wl_display_init_shm(). (Each harness checks its fds at the end, so the
+ * second display lives inside the first's steps.) */
+static void
+test_added_formats_per_display(void **state)
+{
+	struct harness *first = harness_create_without_shm();
+	assert_non_null(wl_display_add_shm_format(first->display, WL_SHM_FORMAT_RGB565));
+	assert_int_equal(wl_display_init_shm(first->display), 0);
+
+	struct harness *second = harness_create_without_shm();
+	assert_non_null(wl_display_add_shm_format(second->display, WL_SHM_FORMAT_BGR565));
+	assert_int_equal(wl_display_init_shm(second->display), 0);
+	assert_non_null(wl_display_add_shm_format(second->display, WL_SHM_FORMAT_ABGR8888));
+	/* A display that never gets a wl_shm global keeps its formats until
+	 * it goes (ASan's leak check sees them freed). */
+	struct wl_display *unused = wl_display_create();
+	assert_non_null(unused);
+	assert_non_null(wl_display_add_shm_format(unused, WL_SHM_FORMAT_RGB888));
+	wl_display_destroy(unused);
+	struct ctl_msg msg = formats_seen(second);
+	assert_true(has_format(&msg, 6, WL_SHM_FORMAT_BGR565));
+	assert_true(has_format(&msg, 6, WL_SHM_FORMAT_ABGR8888));
+	assert_false(has_format(&msg, 6, WL_SHM_FORMAT_RGB565));
+	assert_false(has_format(&msg, 6, WL_SHM_FORMAT_RGB888));
+	preload_harness_destroy(second);
+
+	assert_non_null(wl_display_add_shm_format(first->display, WL_SHM_FORMAT_XBGR8888));
+	msg = formats_seen(first);
+	assert_true(has_format(&msg, 6, WL_SHM_FORMAT_RGB565));
+	assert_true(has_format(&msg, 6, WL_SHM_FORMAT_XBGR8888));
+	assert_false(has_format(&msg, 6, WL_SHM_FORMAT_BGR565));
+	assert_false(has_format(&msg, 6, WL_SHM_FORMAT_ABGR8888));
+	assert_false(has_format(&msg, 6, WL_SHM_FORMAT_RGB888));
+	preload_harness_destroy(first);
+}
+
 static void
 client_short_stride(struct client_ctx *ctx)
 {
@@ -589,6 +640,7 @@ main(void)
 		cmocka_unit_test(test_many_pool_references_all_guarded),
 		cmocka_unit_test(test_buffer_create_returns_null_as_libwayland),
 		cmocka_unit_test(test_added_formats_advertised),
+		cmocka_unit_test(test_added_formats_per_display),
 		cmocka_unit_test(test_stride_checked_against_format),
 		cmocka_unit_test(test_buffer_needs_stride_times_height),
 	};
