@@ -16,15 +16,13 @@
 #include "shmguard/wayland.h"
 
 #include "../access.h"
+#include "../likely.h"
 #include "../log.h"
 #include "../pool.h"
 #include "buffer.h"
 #include "client_budget.h"
 #include "shm.h"
 #include "shm_pool.h"
-
-#define likely(x) __builtin_expect(!!(x), 1)
-#define unlikely(x) __builtin_expect(!!(x), 0)
 
 static void
 buffer_handle_destroy(struct wl_client *client, struct wl_resource *resource)
