@@ -13,11 +13,9 @@
 
 #include "access.h"
 #include "guard.h"
+#include "likely.h"
 #include "mapping.h"
 #include "pool.h"
-
-#define likely(x) __builtin_expect(!!(x), 1)
-#define unlikely(x) __builtin_expect(!!(x), 0)
 
 /* Publish a window on @p pool's current generation. The slot is written
  * before the generation is confirmed current, so a resize either sees the

@@ -187,6 +187,8 @@ class WestonBench(hostile.Bench):
     # on weston's stderr): weston draws nothing, yet sends the frame
     # callback, so the client believes it was shown.
     ODD_STRIDE_SHOWN = True
+    # The preload keeps libwayland's bound on create_buffer.
+    LAST_ROW_NEEDS_WHOLE_STRIDE = True
 
     def session(self, preload):
         s = WestonSession(self.args, preload)

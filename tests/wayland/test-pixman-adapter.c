@@ -184,11 +184,74 @@ test_truncation_during_composite(void **state)
 	finish(harness, client);
 }
 
+/* A 24-bit buffer whose rows are padded to 4 bytes (5 pixels in 16
+ * bytes, the stride pixman needs) comes through pixel for pixel: pixman
+ * reads each row at the stride and skips the padding. */
+#define NARROW_WIDTH 5
+#define NARROW_HEIGHT 4
+#define NARROW_STRIDE 16
+
+static void
+expect_24bit_composite(uint32_t format)
+{
+	const uint32_t extra[] = {WL_SHM_FORMAT_RGB888, WL_SHM_FORMAT_BGR888};
+	struct shmguard_shm_options options = {.formats = extra, .formats_len = 2};
+	struct harness *harness = harness_create(&options);
+	struct buffer_arg arg = {
+		.format = format,
+		.width = NARROW_WIDTH,
+		.height = NARROW_HEIGHT,
+		.stride = NARROW_STRIDE,
+	};
+	struct test_client *client;
+	struct shmguard_buffer *buffer = spawn_with_buffer(harness, &arg, &client);
+
+	uint32_t copy[NARROW_WIDTH * NARROW_HEIGHT];
+	memset(copy, 0x55, sizeof(copy));
+	pixman_image_t *dst = pixman_image_create_bits(
+		PIXMAN_a8r8g8b8, NARROW_WIDTH, NARROW_HEIGHT, copy, NARROW_WIDTH * 4);
+	pixman_image_t *src = shmguard_pixman_image_begin(buffer, SHMGUARD_ACCESS_READ);
+	assert_non_null(src);
+	pixman_image_composite32(
+		PIXMAN_OP_SRC, src, NULL, dst, 0, 0, 0, 0, 0, 0, NARROW_WIDTH, NARROW_HEIGHT);
+	assert_false(shmguard_pixman_image_end(buffer, src, NULL));
+	pixman_image_unref(dst);
+
+	unsigned bad = 0;
+	for (int y = 0; y < NARROW_HEIGHT; y++) {
+		for (int x = 0; x < NARROW_WIDTH; x++) {
+			/* DRM's RGB888 is B, G, R in memory; BGR888 is R, G, B. */
+			uint64_t at = (uint64_t)y * NARROW_STRIDE + (uint64_t)x * 3;
+			uint32_t first = pattern_byte(21, at), green = pattern_byte(21, at + 1),
+				 last = pattern_byte(21, at + 2);
+			uint32_t red = format == WL_SHM_FORMAT_RGB888 ? last : first;
+			uint32_t blue = format == WL_SHM_FORMAT_RGB888 ? first : last;
+			uint32_t want = 0xff000000u | red << 16 | green << 8 | blue;
+			bad += copy[y * NARROW_WIDTH + x] != want;
+		}
+	}
+	assert_int_equal(bad, 0);
+	finish(harness, client);
+}
+
+static void
+test_rgb888_rows_padded_to_4_bytes(void **state)
+{
+	expect_24bit_composite(WL_SHM_FORMAT_RGB888);
+}
+
+static void
+test_bgr888_rows_padded_to_4_bytes(void **state)
+{
+	expect_24bit_composite(WL_SHM_FORMAT_BGR888);
+}
+
 static void
 expect_refused(const struct buffer_arg *arg, enum shmguard_access_mode mode, int want_errno)
 {
-	const uint32_t extra[] = {WL_SHM_FORMAT_RGB565, WL_SHM_FORMAT_RGBA4444};
-	struct shmguard_shm_options options = {.formats = extra, .formats_len = 2};
+	const uint32_t extra[] = {WL_SHM_FORMAT_RGB565, WL_SHM_FORMAT_RGBA4444,
+		WL_SHM_FORMAT_RGB888, WL_SHM_FORMAT_VUY888};
+	struct shmguard_shm_options options = {.formats = extra, .formats_len = 4};
 	struct harness *harness = harness_create(&options);
 	struct test_client *client;
 	struct shmguard_buffer *buffer = spawn_with_buffer(harness, arg, &client);
@@ -209,6 +272,11 @@ test_refuses_unaligned_stride(void **state)
 	struct buffer_arg arg = {
 		.format = WL_SHM_FORMAT_RGB565, .width = 3, .height = 4, .stride = 6};
 	expect_refused(&arg, SHMGUARD_ACCESS_READ, EINVAL);
+	/* Whole 24-bit pixels, which wl_shm accepts, but rows pixman cannot
+	 * take. */
+	struct buffer_arg rgb888 = {
+		.format = WL_SHM_FORMAT_RGB888, .width = 5, .height = 4, .stride = 15};
+	expect_refused(&rgb888, SHMGUARD_ACCESS_READ, EINVAL);
 }
 
 static void
@@ -216,6 +284,18 @@ test_refuses_format_without_pixman(void **state)
 {
 	struct buffer_arg arg = {
 		.format = WL_SHM_FORMAT_RGBA4444, .width = 8, .height = 8, .stride = 16};
+	expect_refused(&arg, SHMGUARD_ACCESS_READ, ENOTSUP);
+}
+
+/* The third 24-bit format, with the same 4-byte row padding: pixman has
+ * no VUY888. */
+static void
+test_refuses_vuy888_without_pixman(void **state)
+{
+	struct buffer_arg arg = {.format = WL_SHM_FORMAT_VUY888,
+		.width = NARROW_WIDTH,
+		.height = NARROW_HEIGHT,
+		.stride = NARROW_STRIDE};
 	expect_refused(&arg, SHMGUARD_ACCESS_READ, ENOTSUP);
 }
 
@@ -233,8 +313,11 @@ main(void)
 		cmocka_unit_test(test_composite_reads_pixels),
 		cmocka_unit_test(test_composite_writes_pixels),
 		cmocka_unit_test(test_truncation_during_composite),
+		cmocka_unit_test(test_rgb888_rows_padded_to_4_bytes),
+		cmocka_unit_test(test_bgr888_rows_padded_to_4_bytes),
 		cmocka_unit_test(test_refuses_unaligned_stride),
 		cmocka_unit_test(test_refuses_format_without_pixman),
+		cmocka_unit_test(test_refuses_vuy888_without_pixman),
 		cmocka_unit_test(test_refuses_write_on_read_only_fd),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -524,6 +524,57 @@ test_added_formats_advertised(void **state)
 	preload_harness_destroy(harness);
 }
 
+/* Serve @p harness until its client lists the formats it was sent. */
+static struct ctl_msg
+formats_seen(struct harness *harness)
+{
+	struct test_client *client = harness_spawn(harness, client_lists_formats, NULL);
+	struct ctl_msg msg;
+	harness_recv(client, &msg);
+	harness_send(client, CTL_GO, 0);
+	harness_expect_ok(client, NULL);
+	harness_wait_exit(client);
+	return msg;
+}
+
+/* libwayland keeps added formats on the display: two displays in one
+ * process advertise each its own, whether added before or after
+ * wl_display_init_shm(). (Each harness checks its fds at the end, so the
+ * second display lives inside the first's steps.) */
+static void
+test_added_formats_per_display(void **state)
+{
+	struct harness *first = harness_create_without_shm();
+	assert_non_null(wl_display_add_shm_format(first->display, WL_SHM_FORMAT_RGB565));
+	assert_int_equal(wl_display_init_shm(first->display), 0);
+
+	struct harness *second = harness_create_without_shm();
+	assert_non_null(wl_display_add_shm_format(second->display, WL_SHM_FORMAT_BGR565));
+	assert_int_equal(wl_display_init_shm(second->display), 0);
+	assert_non_null(wl_display_add_shm_format(second->display, WL_SHM_FORMAT_ABGR8888));
+	/* A display that never gets a wl_shm global keeps its formats until
+	 * it goes (ASan's leak check sees them freed). */
+	struct wl_display *unused = wl_display_create();
+	assert_non_null(unused);
+	assert_non_null(wl_display_add_shm_format(unused, WL_SHM_FORMAT_RGB888));
+	wl_display_destroy(unused);
+	struct ctl_msg msg = formats_seen(second);
+	assert_true(has_format(&msg, 6, WL_SHM_FORMAT_BGR565));
+	assert_true(has_format(&msg, 6, WL_SHM_FORMAT_ABGR8888));
+	assert_false(has_format(&msg, 6, WL_SHM_FORMAT_RGB565));
+	assert_false(has_format(&msg, 6, WL_SHM_FORMAT_RGB888));
+	preload_harness_destroy(second);
+
+	assert_non_null(wl_display_add_shm_format(first->display, WL_SHM_FORMAT_XBGR8888));
+	msg = formats_seen(first);
+	assert_true(has_format(&msg, 6, WL_SHM_FORMAT_RGB565));
+	assert_true(has_format(&msg, 6, WL_SHM_FORMAT_XBGR8888));
+	assert_false(has_format(&msg, 6, WL_SHM_FORMAT_BGR565));
+	assert_false(has_format(&msg, 6, WL_SHM_FORMAT_ABGR8888));
+	assert_false(has_format(&msg, 6, WL_SHM_FORMAT_RGB888));
+	preload_harness_destroy(first);
+}
+
 static void
 client_short_stride(struct client_ctx *ctx)
 {
@@ -583,6 +634,33 @@ expect_file_policy(const char *setting, const char *path, const char *text)
 	preload_harness_destroy(harness);
 }
 
+static void
+client_last_row_padding_past_pool(struct client_ctx *ctx)
+{
+	int fd = client_open_pool_file(POOL_WRITABLE, 8);
+	CLIENT_CHECK(ctx, fd >= 0);
+	struct wl_shm_pool *pool = wl_shm_create_pool(ctx->shm, fd, SIZE);
+	/* 32 pixels a row, rows 256 bytes apart, from byte 128: the last
+	 * row's pixels end at the pool's last byte, its padding would not. */
+	wl_shm_pool_create_buffer(pool, 128, WIDTH / 2, HEIGHT, STRIDE, WL_SHM_FORMAT_ARGB8888);
+	client_report_on(ctx, pool);
+}
+
+/* libwayland checks offset + stride x height <= pool size, and its
+ * compositors rely on it: they copy stride x height bytes from
+ * wl_shm_buffer_get_data(). A buffer whose last row's padding would pass
+ * the end of the pool is refused, as libwayland does. */
+static void
+test_buffer_needs_stride_times_height(void **state)
+{
+	struct harness *harness = preload_harness();
+	struct test_client *client =
+		harness_spawn(harness, client_last_row_padding_past_pool, NULL);
+	harness_expect_error(client, "wl_shm_pool", WL_SHM_ERROR_INVALID_STRIDE, "past the pool");
+	harness_wait_exit(client);
+	preload_harness_destroy(harness);
+}
+
 /* SHMGUARD_FILE_POLICY: which files the preload's wl_shm accepts. */
 static void
 test_file_policy_setting(void **state)
@@ -630,8 +708,10 @@ main(void)
 		cmocka_unit_test(test_many_pool_references_all_guarded),
 		cmocka_unit_test(test_buffer_create_returns_null_as_libwayland),
 		cmocka_unit_test(test_added_formats_advertised),
+		cmocka_unit_test(test_added_formats_per_display),
 		cmocka_unit_test(test_stride_checked_against_format),
 		cmocka_unit_test(test_file_policy_setting),
+		cmocka_unit_test(test_buffer_needs_stride_times_height),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

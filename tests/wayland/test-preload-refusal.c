@@ -7,7 +7,10 @@
  *     not provide (a stand-in for a newer libwayland, dlopen()ed);
  *   - a compositor that defines a wl_shm function itself, so that its
  *     calls never reach the preload (argv[2]);
- *   - and, as the control, a plain compositor, which runs.
+ *   - and, as the controls, a plain compositor, which runs, and the same
+ *     program as argv[2] in the role of a client (it links
+ *     libwayland-server but creates no wl_shm global), which runs with
+ *     not a word from the preload.
  * Run with "--compositor MODE [FAKE_LIBWAYLAND]", it is that compositor.
  */
 #include <dlfcn.h>
@@ -37,11 +40,11 @@ run_compositor(const char *mode, const char *fake_libwayland)
 	return ret == 0 ? 0 : 3;
 }
 
-/* Run @p argv with the preload; check its exit status and that its stderr
- * has every one of @p needles. */
+/* Run @p argv with the preload; check its exit status, that its stderr
+ * has every one of @p needles and, if @p silent, no line of the preload. */
 static bool
 expect(const char *what, char *const argv[], const char *preload, int status,
-	const char *const needles[])
+	const char *const needles[], bool silent)
 {
 	char log_path[] = "/tmp/shmguard-refusal-XXXXXX";
 	int log_fd = mkstemp(log_path);
@@ -68,6 +71,9 @@ expect(const char *what, char *const argv[], const char *preload, int status,
 	for (const char *const *needle = needles; ok && *needle != NULL; needle++) {
 		ok = strstr(text, *needle) != NULL;
 	}
+	if (silent && strstr(text, "libshmguard-preload") != NULL) {
+		ok = false;
+	}
 	printf("%s %s: exit %d (expected %d)\n%s", ok ? "ok" : "FAILED", what,
 		WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1, status, text);
 	return ok;
@@ -89,17 +95,26 @@ main(int argc, char *argv[])
 
 	char *plain[] = {argv[0], "--compositor", "plain", NULL};
 	const char *const served[] = {"libshmguard-preload: wl_shm served by libshmguard", NULL};
-	ok &= expect("a plain compositor runs", plain, preload, 0, served);
+	ok &= expect("a plain compositor runs", plain, preload, 0, served, false);
 
 	char *newer[] = {argv[0], "--compositor", "newer-libwayland", argv[3], NULL};
 	const char *const newer_says[] = {
 		"refusing to run", "wl_shm_buffer_ref,", "does not provide", NULL};
-	ok &= expect(
-		"libwayland-server with an unknown wl_shm function", newer, preload, 1, newer_says);
+	ok &= expect("libwayland-server with an unknown wl_shm function", newer, preload, 1,
+		newer_says, false);
 
 	char *own[] = {argv[2], NULL};
 	const char *const own_says[] = {
 		"refusing to run", "calls to wl_shm_buffer_get_data do not reach", NULL};
-	ok &= expect("a compositor with its own wl_shm_buffer_get_data", own, preload, 1, own_says);
+	ok &= expect("a compositor with its own wl_shm_buffer_get_data", own, preload, 1, own_says,
+		false);
+
+	/* What the compositor starts inherits LD_PRELOAD; a program that only
+	 * links libwayland-server is none of the preload's business, whatever
+	 * it defines. */
+	char *client[] = {argv[2], "--client", NULL};
+	const char *const nothing[] = {NULL};
+	ok &= expect("a client that links libwayland-server and defines wl_shm_buffer_get_data",
+		client, preload, 0, nothing, true);
 	return ok ? 0 : 1;
 }

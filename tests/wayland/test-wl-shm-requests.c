@@ -385,18 +385,31 @@ client_create_buffer(struct client_ctx *ctx)
 	client_report_on(ctx, pool);
 }
 
+/* Every 24-bit format of the table (test-formats checks that there are no
+ * others), each with a test below. */
+static const uint32_t formats_24bit[] = {
+	WL_SHM_FORMAT_RGB888,
+	WL_SHM_FORMAT_BGR888,
+	WL_SHM_FORMAT_VUY888,
+};
+
+#define FORMATS_24BIT (sizeof(formats_24bit) / sizeof(formats_24bit[0]))
+
+/* The 24-bit formats and an 8-byte one, advertised besides the two base
+ * formats. */
 static struct harness *
-harness_with_rgb888(void)
+harness_with_extra_formats(void)
 {
-	const uint32_t extra[] = {WL_SHM_FORMAT_RGB888};
-	struct shmguard_shm_options options = {.formats = extra, .formats_len = 1};
+	uint32_t extra[FORMATS_24BIT + 1] = {WL_SHM_FORMAT_XRGB16161616};
+	memcpy(&extra[1], formats_24bit, sizeof(formats_24bit));
+	struct shmguard_shm_options options = {.formats = extra, .formats_len = FORMATS_24BIT + 1};
 	return harness_create(&options);
 }
 
 static void
 expect_buffer_ok(int32_t offset, int32_t width, int32_t height, int32_t stride, uint32_t format)
 {
-	struct harness *harness = harness_with_rgb888();
+	struct harness *harness = harness_with_extra_formats();
 	struct buffer_case c = {offset, width, height, stride, format};
 	struct test_client *client = harness_spawn(harness, client_create_buffer, &c);
 	harness_expect_ok(client, NULL);
@@ -408,7 +421,7 @@ static void
 expect_buffer_error(int32_t offset, int32_t width, int32_t height, int32_t stride, uint32_t format,
 	uint32_t code)
 {
-	struct harness *harness = harness_with_rgb888();
+	struct harness *harness = harness_with_extra_formats();
 	struct buffer_case c = {offset, width, height, stride, format};
 	struct test_client *client = harness_spawn(harness, client_create_buffer, &c);
 	harness_expect_error(client, "wl_shm_pool", code, NULL);
@@ -464,7 +477,45 @@ static void
 test_buffer_stride_not_multiple_of_bpp(void **state)
 {
 	expect_buffer_error(0, 10, 10, 41, WL_SHM_FORMAT_ARGB8888, WL_SHM_ERROR_INVALID_STRIDE);
-	expect_buffer_error(0, 3, 2, 10, WL_SHM_FORMAT_RGB888, WL_SHM_ERROR_INVALID_STRIDE);
+	expect_buffer_error(0, 10, 10, 42, WL_SHM_FORMAT_ARGB8888, WL_SHM_ERROR_INVALID_STRIDE);
+	/* 4-aligned is not enough for an 8-byte pixel. */
+	expect_buffer_error(0, 10, 10, 84, WL_SHM_FORMAT_XRGB16161616, WL_SHM_ERROR_INVALID_STRIDE);
+}
+
+/* A 24-bit row is commonly padded to 4 bytes (pixman needs it; GL's
+ * default row alignment), and libwayland accepts that: 5 pixels in 16
+ * bytes, 7 in 24. Whole pixels too (15, 21). A stride that is neither
+ * (17, 22) fits no renderer's row description; one short of a row (14,
+ * 20) never fits. */
+static void
+expect_24bit_strides(uint32_t format)
+{
+	expect_buffer_ok(0, 5, 4, 16, format);
+	expect_buffer_ok(0, 7, 4, 24, format);
+	expect_buffer_ok(0, 5, 4, 15, format);
+	expect_buffer_ok(0, 7, 4, 21, format);
+	expect_buffer_error(0, 5, 4, 17, format, WL_SHM_ERROR_INVALID_STRIDE);
+	expect_buffer_error(0, 7, 4, 22, format, WL_SHM_ERROR_INVALID_STRIDE);
+	expect_buffer_error(0, 5, 4, 14, format, WL_SHM_ERROR_INVALID_STRIDE);
+	expect_buffer_error(0, 7, 4, 20, format, WL_SHM_ERROR_INVALID_STRIDE);
+}
+
+static void
+test_buffer_rgb888_strides(void **state)
+{
+	expect_24bit_strides(WL_SHM_FORMAT_RGB888);
+}
+
+static void
+test_buffer_bgr888_strides(void **state)
+{
+	expect_24bit_strides(WL_SHM_FORMAT_BGR888);
+}
+
+static void
+test_buffer_vuy888_strides(void **state)
+{
+	expect_24bit_strides(WL_SHM_FORMAT_VUY888);
 }
 
 static void
@@ -530,6 +581,9 @@ main(void)
 		cmocka_unit_test(test_buffer_negative_offset),
 		cmocka_unit_test(test_buffer_bad_width_height),
 		cmocka_unit_test(test_buffer_stride_not_multiple_of_bpp),
+		cmocka_unit_test(test_buffer_rgb888_strides),
+		cmocka_unit_test(test_buffer_bgr888_strides),
+		cmocka_unit_test(test_buffer_vuy888_strides),
 		cmocka_unit_test(test_buffer_stride_shorter_than_row),
 		cmocka_unit_test(test_buffer_last_row_past_pool),
 		cmocka_unit_test(test_buffer_overflowing_values),

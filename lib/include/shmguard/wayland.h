@@ -260,7 +260,13 @@ shmguard_buffer_get_width(const struct shmguard_buffer *buffer);
 SHMGUARD_EXPORT int32_t
 shmguard_buffer_get_height(const struct shmguard_buffer *buffer);
 
-/** Bytes from one row to the next (>= width x bytes per pixel). Any thread. */
+/**
+ * Bytes from one row to the next: at least width x bytes per pixel, and a
+ * multiple of the bytes per pixel, except that a 24-bit format's may
+ * instead be a multiple of 4 (rows padded to 4 bytes, as pixman and GL's
+ * default unpack alignment take them; libwayland accepts them too). Any
+ * thread.
+ */
 SHMGUARD_EXPORT int32_t
 shmguard_buffer_get_stride(const struct shmguard_buffer *buffer);
 

@@ -1,8 +1,10 @@
 /*
  * The interposition check: every wl_shm function the compositor can call
- * must be ours. Runs when the preload is loaded and again when the
- * compositor calls wl_display_init_shm() (libwayland-server may have been
- * dlopen()ed in between).
+ * must be ours. Runs when the compositor calls wl_display_init_shm(), and
+ * only then: every process that loads libwayland-server inherits
+ * LD_PRELOAD from the compositor that started it (Xwayland and browsers
+ * through libgbm, which needs it), and none of them may be refused or
+ * slowed down for what it links.
  */
 #include "config.h"
 
@@ -158,49 +160,10 @@ check_exports(const struct dl_phdr_info *info)
 	}
 }
 
-/* Whether the object names libwayland-server among its DT_NEEDED. */
-static bool
-needs_libwayland_server(const struct dl_phdr_info *info)
-{
-	const ElfW(Dyn) *dynamic = object_dynamic(info);
-	if (dynamic == NULL) {
-		return false;
-	}
-	const char *strings = NULL;
-	for (const ElfW(Dyn) *d = dynamic; d->d_tag != DT_NULL; d++) {
-		if (d->d_tag == DT_STRTAB) {
-			strings = dyn_address(info, d->d_un.d_ptr);
-		}
-	}
-	for (const ElfW(Dyn) *d = dynamic; strings != NULL && d->d_tag != DT_NULL; d++) {
-		if (d->d_tag == DT_NEEDED &&
-			strstr(strings + d->d_un.d_val, "libwayland-server.so") != NULL) {
-			return true;
-		}
-	}
-	return false;
-}
-
-struct scan {
-	uintptr_t self_base; /* the preload's own load address */
-	bool compositor; /* an object other than the preload needs libwayland-server */
-};
-
 static bool
 is_libwayland_server(const struct dl_phdr_info *info)
 {
 	return info->dlpi_name != NULL && strstr(info->dlpi_name, "libwayland-server.so") != NULL;
-}
-
-static int
-find_compositor(struct dl_phdr_info *info, size_t size, void *data)
-{
-	struct scan *scan = data;
-	if (info->dlpi_addr != scan->self_base && !is_libwayland_server(info) &&
-		needs_libwayland_server(info)) {
-		scan->compositor = true;
-	}
-	return 0;
 }
 
 static int
@@ -229,21 +192,13 @@ reaches_preload(const char *name, const Dl_info *self)
 		(symbol != NULL && symbol->st_shndx == SHN_UNDEF);
 }
 
-/* Check the process, if @p always or if it is a compositor (an object
- * other than the preload needs libwayland-server). */
-static void
-check(bool always)
+void
+interposition_check_or_die(void)
 {
 	Dl_info self;
 	/* Any address inside the preload names its object. */
 	if (dladdr(provided, &self) == 0) {
 		die("%s: cannot find the preload's own object", "dladdr");
-	}
-	struct scan scan = {.self_base = (uintptr_t)self.dli_fbase};
-	dl_iterate_phdr(find_compositor, &scan);
-	if (!always && !scan.compositor) {
-		/* A client the compositor started with the same environment. */
-		return;
 	}
 	dl_iterate_phdr(check_libwayland_server, NULL);
 	for (size_t i = 0; i < N_PROVIDED; i++) {
@@ -254,16 +209,4 @@ check(bool always)
 				provided[i]);
 		}
 	}
-}
-
-void
-interposition_check_or_die(void)
-{
-	check(true);
-}
-
-__attribute__((constructor)) static void
-check_at_load(void)
-{
-	check(false);
 }

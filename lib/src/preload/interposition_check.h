@@ -11,9 +11,9 @@
  * - a loaded libwayland-server exports a wl_shm function the preload does
  *   not provide (a newer libwayland's): a compositor calling it would hand
  *   libwayland one of libshmguard's buffers.
- * Runs at load in a process where an object other than the preload needs
- * libwayland-server (a compositor; not a client the compositor starts
- * with the same environment), and always when called.
+ * Called by wl_display_init_shm(), so that it runs in a compositor only:
+ * a process that merely loads libwayland-server (a client the compositor
+ * started, which inherits LD_PRELOAD) never runs it.
  */
 void
 interposition_check_or_die(void);

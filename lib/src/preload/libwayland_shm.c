@@ -23,8 +23,8 @@
 #include "../log.h"
 #include "../wayland/buffer.h"
 #include "../wayland/buffer_hold.h"
-#include "../wayland/shm.h"
 #include "interposition_check.h"
+#include "preload_display.h"
 #include "preload_settings.h"
 
 #define PRELOAD_EXPORT __attribute__((visibility("default")))
@@ -41,43 +41,19 @@ to_const_buffer(const struct wl_shm_buffer *buffer)
 	return (const struct shmguard_buffer *)buffer;
 }
 
-/* libwayland offers no call to remove the wl_shm global: it goes with the
- * display, and so does ours (after the layer's own listener detached it). */
-struct display_link {
-	struct wl_listener display_destroy;
-	struct shmguard_shm *shm;
-};
-
-static void
-handle_display_destroy(struct wl_listener *listener, void *data)
-{
-	struct display_link *link = wl_container_of(listener, link, display_destroy);
-	wl_list_remove(&link->display_destroy.link);
-	shmguard_shm_destroy(link->shm);
-	free(link);
-}
-
 PRELOAD_EXPORT int
 wl_display_init_shm(struct wl_display *display)
 {
 	interposition_check_or_die();
 	struct shmguard_shm_options options = {0};
 	preload_settings_read(&options);
-	struct display_link *link = calloc(1, sizeof(*link));
-	if (link == NULL) {
-		return -1;
-	}
-	link->shm = shmguard_shm_create(display, &options);
-	if (link->shm == NULL) {
+	struct preload_display *preload = preload_display_get(display);
+	int ret = preload != NULL ? preload_display_serve_shm(preload, &options) : -ENOMEM;
+	if (ret != 0) {
 		fprintf(stderr, "libshmguard-preload: creating the wl_shm global failed: %s\n",
-			strerror(errno));
-		free(link);
+			strerror(-ret));
 		return -1;
 	}
-	link->shm->libwayland_contract = true;
-	preload_formats_apply(link->shm);
-	link->display_destroy.notify = handle_display_destroy;
-	wl_display_add_destroy_listener(display, &link->display_destroy);
 	fprintf(stderr,
 		"libshmguard-preload: wl_shm served by libshmguard %s (fault policy: %s, file policy: %s)\n",
 		shmguard_version(), shmguard_fault_policy_to_str(options.fault_policy),
@@ -85,10 +61,13 @@ wl_display_init_shm(struct wl_display *display)
 	return 0;
 }
 
+/* Per display, as libwayland keeps them: before or after
+ * wl_display_init_shm(). */
 PRELOAD_EXPORT uint32_t *
 wl_display_add_shm_format(struct wl_display *display, uint32_t format)
 {
-	return preload_formats_add(shm_from_display(display), format);
+	struct preload_display *preload = preload_display_get(display);
+	return preload != NULL ? preload_display_add_format(preload, format) : NULL;
 }
 
 PRELOAD_EXPORT struct wl_shm_buffer *

@@ -1,4 +1,4 @@
-/* The preload's environment settings and its record of added formats. */
+/* The preload's settings, from the environment. */
 #include "config.h"
 
 #include <errno.h>
@@ -7,7 +7,6 @@
 
 #include "../file_policy.h"
 #include "../log.h"
-#include "../wayland/shm.h"
 #include "fault_log.h"
 #include "preload_settings.h"
 
@@ -99,44 +98,4 @@ preload_settings_read(struct shmguard_shm_options *options)
 	options->fault_policy = policy_from_env();
 	options->fault_handler = fault_log;
 	options->client_limits.max_generations_per_pool = PRELOAD_MAX_GENERATIONS_PER_POOL;
-}
-
-/* Stable storage for the codes wl_display_add_shm_format() returns: the
- * format table has fewer entries than this. */
-#define MAX_ADDED_FORMATS 128
-
-static uint32_t added[MAX_ADDED_FORMATS];
-static size_t added_len;
-
-uint32_t *
-preload_formats_add(struct shmguard_shm *shm, uint32_t format)
-{
-	if (shmguard_format_get_info(format) == NULL) {
-		log_message(SHMGUARD_LOG_WARNING,
-			"wl_display_add_shm_format(0x%08x): not in libshmguard's format table "
-			"(no bytes per pixel to check strides with): not advertised",
-			format);
-		return NULL;
-	}
-	for (size_t i = 0; i < added_len; i++) {
-		if (added[i] == format) {
-			return &added[i];
-		}
-	}
-	if (added_len == MAX_ADDED_FORMATS || (shm != NULL && !shm_add_format(shm, format))) {
-		return NULL;
-	}
-	added[added_len] = format;
-	return &added[added_len++];
-}
-
-void
-preload_formats_apply(struct shmguard_shm *shm)
-{
-	for (size_t i = 0; i < added_len; i++) {
-		if (!shm_add_format(shm, added[i])) {
-			log_message(
-				SHMGUARD_LOG_ERROR, "advertising format 0x%08x failed", added[i]);
-		}
-	}
 }

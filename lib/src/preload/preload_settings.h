@@ -1,9 +1,6 @@
-/* The preload's settings (environment) and the formats a compositor adds
- * with wl_display_add_shm_format(), before or after wl_display_init_shm(). */
+/* The preload's settings, from the environment. */
 #ifndef SHMGUARD_PRELOAD_SETTINGS_H
 #define SHMGUARD_PRELOAD_SETTINGS_H
-
-#include <stdint.h>
 
 #include "shmguard/wayland.h"
 
@@ -18,15 +15,5 @@ preload_settings_read(struct shmguard_shm_options *options);
  * ("default" when unset or refused). */
 const char *
 preload_settings_file_policy(void);
-
-/* Record @p format for @p shm (NULL: wl_display_init_shm() not called yet;
- * kept until it is). Returns a pointer to the stored code, or NULL for a
- * format libshmguard cannot check strides for (not advertised; logged). */
-uint32_t *
-preload_formats_add(struct shmguard_shm *shm, uint32_t format);
-
-/* Advertise on @p shm the formats added before it existed. */
-void
-preload_formats_apply(struct shmguard_shm *shm);
 
 #endif

@@ -16,15 +16,13 @@
 #include "shmguard/wayland.h"
 
 #include "../access.h"
+#include "../likely.h"
 #include "../log.h"
 #include "../pool.h"
 #include "buffer.h"
 #include "client_budget.h"
 #include "shm.h"
 #include "shm_pool.h"
-
-#define likely(x) __builtin_expect(!!(x), 1)
-#define unlikely(x) __builtin_expect(!!(x), 0)
 
 static void
 buffer_handle_destroy(struct wl_client *client, struct wl_resource *resource)
@@ -80,6 +78,24 @@ buffer_new(struct shm_pool *pool, struct wl_client *client, uint32_t id, uint64_
 	return buffer;
 }
 
+/*
+ * Whether rows @p stride bytes apart keep a format's pixels whole. A
+ * power-of-two pixel (1, 2, 4 or 8 bytes) needs a stride that is a
+ * multiple of its size, so that every pixel stays aligned. A 24-bit pixel
+ * has no alignment of its own: its rows are commonly padded to 4 bytes,
+ * the row alignment pixman requires and GL's default (a width of 5 gives
+ * 16, not 15), and libwayland accepts such strides. A stride that is
+ * neither whole pixels nor 4-aligned fits no renderer's row description.
+ */
+static bool
+stride_fits_pixel(int32_t stride, uint32_t bytes_per_pixel)
+{
+	if ((uint32_t)stride % bytes_per_pixel == 0) {
+		return true;
+	}
+	return bytes_per_pixel == 3 && stride % 4 == 0;
+}
+
 void
 buffer_create(struct shm_pool *pool, uint32_t id, int32_t offset, int32_t width, int32_t height,
 	int32_t stride, uint32_t format)
@@ -100,10 +116,12 @@ buffer_create(struct shm_pool *pool, uint32_t id, int32_t offset, int32_t width,
 		return;
 	}
 	uint64_t bpp = info->bytes_per_pixel;
-	if ((uint64_t)stride % bpp != 0) {
+	if (!stride_fits_pixel(stride, info->bytes_per_pixel)) {
 		wl_resource_post_error(pool_resource, WL_SHM_ERROR_INVALID_STRIDE,
-			"stride %d is not a multiple of %s's %u bytes per pixel", stride,
-			info->name, info->bytes_per_pixel);
+			bpp == 3
+				? "stride %d is neither a multiple of %s's %u bytes per pixel nor of 4"
+				: "stride %d is not a multiple of %s's %u bytes per pixel",
+			stride, info->name, info->bytes_per_pixel);
 		return;
 	}
 	uint64_t row = (uint64_t)width * bpp;
@@ -114,8 +132,13 @@ buffer_create(struct shm_pool *pool, uint32_t id, int32_t offset, int32_t width,
 		return;
 	}
 	/* At most 2^31 x 2^31 + 2^31 x 8 + 2^31: no overflow in 64 bits. The
-	 * last row needs only its pixels, not a whole stride. */
-	uint64_t span = (uint64_t)stride * (uint64_t)(height - 1) + row;
+	 * last row needs only its pixels, not a whole stride; but libwayland
+	 * promises its compositors stride x height bytes (they copy that much
+	 * from wl_shm_buffer_get_data()), so under its contract the buffer
+	 * spans them all. */
+	uint64_t span = pool->owner->shm->libwayland_contract
+		? (uint64_t)stride * (uint64_t)height
+		: (uint64_t)stride * (uint64_t)(height - 1) + row;
 	uint64_t end = (uint64_t)offset + span;
 	uint64_t pool_size = shmguard_pool_get_size(pool->core);
 	if (end > pool_size) {

@@ -24,7 +24,9 @@ struct shmguard_buffer {
 	int32_t width, height, stride;
 	uint32_t format;
 	uint64_t offset;
-	uint64_t span; /* stride x (height - 1) + width x bytes per pixel */
+	/* stride x (height - 1) + width x bytes per pixel; stride x height
+	 * under libwayland's contract (shm.h), which promises that much. */
+	uint64_t span;
 	/* Under libwayland's contract (shm.h), the generation this buffer was
 	 * made in, pinned for the buffer's life; else NULL. */
 	struct generation *pinned;

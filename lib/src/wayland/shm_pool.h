@@ -11,6 +11,8 @@
 
 struct shm_client;
 
+/* Not the core's struct shmguard_pool (its `core` here), nor libwayland's
+ * struct wl_shm_pool: lib/src/README.md tells the three apart. */
 struct shm_pool {
 	/* One for the resource plus one per buffer made from the pool. */
 	_Atomic unsigned refs;
