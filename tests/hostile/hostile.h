@@ -165,7 +165,7 @@ int
 hostile_capture_copy(
 	struct hostile *hostile, struct client_capture *capture, struct wl_buffer *buffer);
 
-/* attacks.c, capture.c */
+/* attacks.c, capture.c, sealed.c */
 
 /** One attack: its name, its arguments, and the function that runs it. */
 struct hostile_attack {
@@ -178,6 +178,7 @@ struct hostile_attack {
 /** The table of attacks, ended by an entry whose name is NULL. */
 extern const struct hostile_attack hostile_attacks[];
 extern const struct hostile_attack hostile_capture_attacks[];
+extern const struct hostile_attack hostile_sealed_attacks[];
 
 /* Shared by the attacks. */
 

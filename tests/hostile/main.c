@@ -15,8 +15,9 @@ usage(FILE *out)
 	fprintf(out,
 		"usage: hostile-client [--timeout MS] [--settle MS] ATTACK [ARGS...]\n"
 		"Attacks the wl_shm of the compositor at $WAYLAND_DISPLAY. Attacks:\n");
-	const struct hostile_attack *tables[] = {hostile_attacks, hostile_capture_attacks};
-	for (size_t t = 0; t < 2; t++) {
+	const struct hostile_attack *tables[] = {
+		hostile_attacks, hostile_capture_attacks, hostile_sealed_attacks};
+	for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++) {
 		for (const struct hostile_attack *attack = tables[t]; attack->name != NULL;
 			attack++) {
 			fprintf(out, "  %s %s\n      %s\n", attack->name, attack->args,
@@ -48,8 +49,9 @@ hostile_parse_int(const char *text, int64_t min, int64_t max, int64_t *value)
 static const struct hostile_attack *
 find_attack(const char *name)
 {
-	const struct hostile_attack *tables[] = {hostile_attacks, hostile_capture_attacks};
-	for (size_t t = 0; t < 2; t++) {
+	const struct hostile_attack *tables[] = {
+		hostile_attacks, hostile_capture_attacks, hostile_sealed_attacks};
+	for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++) {
 		for (const struct hostile_attack *attack = tables[t]; attack->name != NULL;
 			attack++) {
 			if (strcmp(attack->name, name) == 0) {

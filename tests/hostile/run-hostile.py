@@ -266,6 +266,25 @@ def test_resize_shrink(bench):
     finish(s)
 
 
+def test_sealed_resize(bench):
+    """A memfd sealed with F_SEAL_SHRINK and F_SEAL_GROW, a pool of the
+    file's size, wl_shm_pool.resize to 8 times that, a buffer in the new
+    part, attach and commit. libshmguard decides the strategy again for
+    every mapping generation: the file no longer covers the pool, so the
+    resize is refused at once (wl_shm_pool invalid_fd). libwayland decided
+    at create_pool that a shrink-sealed memfd cannot fault and guards no
+    access to that pool ever after: the render reads past the end of the
+    file, and the compositor dies of SIGBUS."""
+    s = bench.compositor()
+    attack(s, "sealed-resize", status=PROTOCOL_ERROR, error=("wl_shm_pool", INVALID_FD),
+           message=r"^resize past the end of the file")
+    finish(s)
+
+    b = bench.compositor("--builtin-shm")
+    attack(b, "sealed-resize", status=CONNECTION_LOST, message=r"^connection lost", dies=True)
+    expect_sigbus_death(b, "a buffer past the end of a sealed file was rendered")
+
+
 # -- fds that are not files -----------------------------------------------
 
 NON_FILE_FDS = {
@@ -622,6 +641,7 @@ TESTS = {
     "pool-larger-than-file": test_pool_larger_than_file,
     "resize-past-end": test_resize_past_end,
     "resize-shrink": test_resize_shrink,
+    "sealed-resize": test_sealed_resize,
     "non-file-fds": test_non_file_fds,
     "bad-geometry": test_bad_geometry,
     "stride-too-short": test_stride_too_short,

@@ -332,6 +332,7 @@ HOSTILE_TESTS = (
     "pool-larger-than-file",
     "resize-past-end",
     "resize-shrink",
+    "sealed-resize",
     "non-file-fds",
     "bad-geometry",
     "stride-too-short",
