@@ -133,6 +133,20 @@ class MutterSession(Session):
             check("libshmguard-preload" not in self.compositor_text(),
                   "the preload is in a mutter meant to run without it")
 
+    def compositor_fds(self):
+        """mutter's fds but its timerfds: it arms and drops those at its own
+        pace (frame clocks, idle timers), with or without clients; what a
+        client can make it hold (pool files, sockets) is all counted."""
+        fds = []
+        for fd in super().compositor_fds():
+            try:
+                target = os.readlink(f"/proc/{self.compositor.pid}/fd/{fd}")
+            except OSError:
+                continue
+            if target != "anon_inode:[timerfd]":
+                fds.append(fd)
+        return fds
+
     def _settled_fds(self):
         """mutter's fds once its start-up is over: unchanged for 1 s."""
         end = time.monotonic() + 20
