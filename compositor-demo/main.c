@@ -186,7 +186,7 @@ main(int argc, char **argv)
 
 	status = 1;
 	if (!server_create(&server)) {
-		wlr_log(WLR_ERROR, "set-up failed");
+		wlr_log(WLR_ERROR, "%s", "set-up failed");
 		goto out;
 	}
 	const char *socket = server.options.socket;
@@ -198,7 +198,7 @@ main(int argc, char **argv)
 	} else {
 		socket = wl_display_add_socket_auto(server.display);
 		if (socket == NULL) {
-			wlr_log(WLR_ERROR, "cannot find a free socket name");
+			wlr_log(WLR_ERROR, "%s", "cannot find a free socket name");
 			goto out;
 		}
 	}

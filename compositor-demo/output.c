@@ -13,6 +13,7 @@
 #include <wlr/util/log.h>
 
 #include "server.h"
+#include "wlr-compat.h"
 
 struct demo_output {
 	struct server *server;
@@ -32,7 +33,7 @@ handle_frame(struct wl_listener *listener, void *data)
 	if (scene_output == NULL) {
 		return;
 	}
-	if (wlr_scene_output_commit(scene_output)) {
+	if (compat_scene_output_commit(scene_output)) {
 		server->frames_rendered++;
 	}
 	struct timespec now;
@@ -60,9 +61,10 @@ handle_destroy(struct wl_listener *listener, void *data)
 static void
 fit_background(struct server *server)
 {
-	struct wlr_box *box = wlr_output_layout_get_box(server->output_layout, NULL);
-	wlr_scene_node_set_position(&server->background->node, box->x, box->y);
-	wlr_scene_rect_set_size(server->background, box->width, box->height);
+	struct wlr_box box;
+	compat_output_layout_get_box(server->output_layout, &box);
+	wlr_scene_node_set_position(&server->background->node, box.x, box.y);
+	wlr_scene_rect_set_size(server->background, box.width, box.height);
 }
 
 static void
@@ -75,19 +77,14 @@ handle_new_output(struct wl_listener *listener, void *data)
 		wlr_log(WLR_ERROR, "cannot render on output %s", wlr_output->name);
 		return;
 	}
-	struct wlr_output_mode *mode = wlr_output_preferred_mode(wlr_output);
-	if (mode != NULL) {
-		wlr_output_set_mode(wlr_output, mode);
-	}
-	wlr_output_enable(wlr_output, true);
-	if (!wlr_output_commit(wlr_output)) {
+	if (!compat_output_enable(wlr_output)) {
 		wlr_log(WLR_ERROR, "cannot enable output %s", wlr_output->name);
 		return;
 	}
 
 	struct demo_output *output = calloc(1, sizeof(*output));
 	if (output == NULL) {
-		wlr_log(WLR_ERROR, "out of memory");
+		wlr_log(WLR_ERROR, "%s", "out of memory");
 		return;
 	}
 	output->server = server;
@@ -98,8 +95,12 @@ handle_new_output(struct wl_listener *listener, void *data)
 	wl_signal_add(&wlr_output->events.destroy, &output->destroy);
 	wl_list_insert(server->outputs.prev, &output->link);
 
-	/* Also creates the output's scene output and its xdg_output. */
-	wlr_output_layout_add_auto(server->output_layout, wlr_output);
+	/* The output's place in the layout (and with it its xdg_output) and
+	 * its scene output. */
+	if (!compat_scene_add_output(
+		    server->scene, server->scene_layout, server->output_layout, wlr_output)) {
+		wlr_log(WLR_ERROR, "cannot add output %s to the scene", wlr_output->name);
+	}
 	fit_background(server);
 	wlr_log(WLR_INFO, "output %s: %dx%d", wlr_output->name, wlr_output->width,
 		wlr_output->height);

@@ -15,7 +15,7 @@ screenshot_write(struct server *server, const char *path)
 {
 	struct wlr_output *output = output_first(server);
 	if (output == NULL) {
-		wlr_log(WLR_ERROR, "screenshot: no output");
+		wlr_log(WLR_ERROR, "%s", "screenshot: no output");
 		return false;
 	}
 	uint32_t width = (uint32_t)output->width, height = (uint32_t)output->height;
@@ -24,7 +24,7 @@ screenshot_write(struct server *server, const char *path)
 	uint8_t *rgb = malloc((size_t)width * height * 3);
 	bool ok = false;
 	if (xrgb == NULL || rgb == NULL) {
-		wlr_log(WLR_ERROR, "screenshot: out of memory");
+		wlr_log(WLR_ERROR, "%s", "screenshot: out of memory");
 		goto out;
 	}
 	if (!capture_output(server, output, 0, 0, (int)width, (int)height, xrgb, stride)) {

@@ -21,6 +21,7 @@
 #include <wlr/util/log.h>
 
 #include "server.h"
+#include "wlr-compat.h"
 
 static bool
 create_backend(struct server *server)
@@ -29,10 +30,10 @@ create_backend(struct server *server)
 		(getenv("WAYLAND_DISPLAY") != NULL || getenv("DISPLAY") != NULL);
 	if (nested) {
 		/* A window on the desktop we run in, for a person to watch. */
-		server->backend = wlr_backend_autocreate(server->display);
+		server->backend = compat_backend_autocreate(server->display);
 		return server->backend != NULL;
 	}
-	server->backend = wlr_headless_backend_create(server->display);
+	server->backend = compat_headless_backend_create(server->display);
 	return server->backend != NULL;
 }
 
@@ -44,28 +45,28 @@ server_create(struct server *server)
 		return false;
 	}
 	if (!create_backend(server)) {
-		wlr_log(WLR_ERROR, "cannot create the backend");
+		wlr_log(WLR_ERROR, "%s", "cannot create the backend");
 		return false;
 	}
 	server->renderer = wlr_pixman_renderer_create();
 	if (server->renderer == NULL) {
-		wlr_log(WLR_ERROR, "cannot create the pixman renderer");
+		wlr_log(WLR_ERROR, "%s", "cannot create the pixman renderer");
 		return false;
 	}
 	server->allocator = wlr_allocator_autocreate(server->backend, server->renderer);
 	if (server->allocator == NULL) {
-		wlr_log(WLR_ERROR, "cannot create an allocator");
+		wlr_log(WLR_ERROR, "%s", "cannot create an allocator");
 		return false;
 	}
 	if (!shm_init(server)) {
 		return false;
 	}
-	/* wl_compositor; wl_subcompositor comes with it in wlroots 0.15. */
-	if (wlr_compositor_create(server->display, server->renderer) == NULL ||
+	/* wl_compositor and wl_subcompositor. */
+	if (compat_compositor_create(server->display, server->renderer) == NULL ||
 		wlr_data_device_manager_create(server->display) == NULL) {
 		return false;
 	}
-	server->output_layout = wlr_output_layout_create();
+	server->output_layout = compat_output_layout_create(server->display);
 	if (server->output_layout == NULL ||
 		wlr_xdg_output_manager_v1_create(server->display, server->output_layout) == NULL) {
 		return false;
@@ -75,12 +76,14 @@ server_create(struct server *server)
 		return false;
 	}
 	static const float background[4] = {0.12f, 0.14f, 0.18f, 1.0f};
-	server->background = wlr_scene_rect_create(&server->scene->node, 0, 0, background);
+	server->background =
+		compat_scene_rect_create(compat_scene_root(server->scene), 0, 0, background);
 	if (server->background == NULL ||
-		!wlr_scene_attach_output_layout(server->scene, server->output_layout)) {
+		!compat_scene_attach_output_layout(
+			server->scene, server->output_layout, &server->scene_layout)) {
 		return false;
 	}
-	server->xdg_shell = wlr_xdg_shell_create(server->display);
+	server->xdg_shell = compat_xdg_shell_create(server->display);
 	server->seat = wlr_seat_create(server->display, "seat0");
 	server->screencopy = screencopy_create(server);
 	if (server->xdg_shell == NULL || server->seat == NULL || server->screencopy == NULL) {
@@ -97,11 +100,11 @@ server_start(struct server *server)
 	if (wlr_backend_is_headless(server->backend) &&
 		wlr_headless_add_output(
 			server->backend, server->options.width, server->options.height) == NULL) {
-		wlr_log(WLR_ERROR, "cannot add a headless output");
+		wlr_log(WLR_ERROR, "%s", "cannot add a headless output");
 		return false;
 	}
 	if (!wlr_backend_start(server->backend)) {
-		wlr_log(WLR_ERROR, "cannot start the backend");
+		wlr_log(WLR_ERROR, "%s", "cannot start the backend");
 		return false;
 	}
 	return true;
@@ -126,7 +129,7 @@ server_destroy(struct server *server)
 	/* The layout before the scene, which listens to it. */
 	wlr_output_layout_destroy(server->output_layout);
 	if (server->scene != NULL) {
-		wlr_scene_node_destroy(&server->scene->node);
+		wlr_scene_node_destroy(compat_scene_root(server->scene));
 	}
 	shm_finish(server);
 	wlr_allocator_destroy(server->allocator);

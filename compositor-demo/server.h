@@ -1,6 +1,6 @@
 /*
- * compositor-demo: a small wlroots 0.15 compositor whose wl_shm comes from
- * libshmguard. The state every part shares.
+ * compositor-demo: a small wlroots compositor (0.15, 0.18 to 0.20) whose
+ * wl_shm comes from libshmguard. The state every part shares.
  */
 #ifndef COMPOSITOR_DEMO_SERVER_H
 #define COMPOSITOR_DEMO_SERVER_H
@@ -17,6 +17,7 @@ struct wlr_output;
 struct wlr_output_layout;
 struct wlr_renderer;
 struct wlr_scene;
+struct wlr_scene_output_layout;
 struct wlr_scene_rect;
 struct wlr_seat;
 struct wlr_xdg_shell;
@@ -49,6 +50,7 @@ struct server {
 	struct wlr_renderer *renderer;
 	struct wlr_allocator *allocator;
 	struct wlr_scene *scene;
+	struct wlr_scene_output_layout *scene_layout; /* NULL with wlroots 0.15 */
 	struct wlr_scene_rect *background;
 	struct wlr_output_layout *output_layout;
 	struct wlr_xdg_shell *xdg_shell;
@@ -62,7 +64,8 @@ struct server {
 	uint64_t frames_rendered;
 
 	struct wl_listener new_output;
-	struct wl_listener new_xdg_surface;
+	struct wl_listener new_xdg_surface; /* new toplevels since wlroots 0.18 */
+	struct wl_listener new_xdg_popup; /* since wlroots 0.18 */
 };
 
 /*

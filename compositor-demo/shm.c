@@ -1,9 +1,11 @@
 /*
  * compositor-demo: the wl_shm global. By default libshmguard's, handed to
  * wlroots through its adapter so wlr_compositor and wlr_scene take our
- * buffers; with --builtin-shm libwayland's (wlr_renderer_init_wl_display),
- * for comparison. Also the one place that touches a client's shm buffer
- * directly: the write-back of a screen capture.
+ * buffers; with --builtin-shm the one wlroots would serve
+ * (wlr_renderer_init_wl_display), for comparison: libwayland's with
+ * wlroots 0.15, wlroots' own (wlr_shm) since 0.17. Also the one place that
+ * touches a client's shm buffer directly: the write-back of a screen
+ * capture.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -18,9 +20,18 @@
 #include <wayland-server-core.h>
 #include <wayland-server-protocol.h>
 #include <wlr/render/wlr_renderer.h>
+#include <wlr/types/wlr_buffer.h>
 #include <wlr/util/log.h>
 
 #include "server.h"
+#include "wlr-compat.h"
+
+/* What --builtin-shm serves, as the log says it. */
+#if COMPAT_WLR_AT_LEAST(18)
+#define BUILTIN_SHM "wlroots' (wlr_shm, wlroots " WLR_VERSION_STR ")"
+#else
+#define BUILTIN_SHM "libwayland's"
+#endif
 
 /* At most this many fault lines a second; a client can fault at will. */
 #define FAULT_LINES_PER_SECOND 10
@@ -92,8 +103,9 @@ handle_library_log(enum shmguard_log_level level, const char *format, va_list ar
 static size_t
 renderer_shm_formats(struct wlr_renderer *renderer, uint32_t *out, size_t capacity)
 {
-	size_t len = 0, count = 0;
-	const uint32_t *drm_formats = wlr_renderer_get_shm_texture_formats(renderer, &len);
+	uint32_t drm_formats[128];
+	size_t len = compat_renderer_shm_formats(renderer, drm_formats, 128);
+	size_t count = 0;
 	for (size_t i = 0; i < len && count < capacity; i++) {
 		const struct shmguard_format_info *info = shmguard_format_from_drm(drm_formats[i]);
 		if (info == NULL || info->shm_format == WL_SHM_FORMAT_ARGB8888 ||
@@ -115,10 +127,10 @@ shm_init(struct server *server)
 	server->shm = shm;
 	if (server->options.builtin_shm) {
 		if (!wlr_renderer_init_wl_display(server->renderer, server->display)) {
-			wlr_log(WLR_ERROR, "cannot create libwayland's wl_shm");
+			wlr_log(WLR_ERROR, "cannot create %s wl_shm", BUILTIN_SHM);
 			return false;
 		}
-		demo_log("wl_shm: libwayland's (--builtin-shm)");
+		demo_log("wl_shm: %s (--builtin-shm)", BUILTIN_SHM);
 		return true;
 	}
 
@@ -166,33 +178,70 @@ shm_finish(struct server *server)
 	shmguard_log_set_handler(NULL, NULL);
 }
 
-bool
-shm_buffer_describe(
-	struct server *server, struct wl_resource *resource, struct shm_buffer_info *info)
+#if COMPAT_WLR_AT_LEAST(18)
+/* wlroots' wl_shm (wlr_shm): its buffers are wlr_buffers that offer the
+ * file (get_shm) and a data pointer, under wlroots' own SIGBUS handler,
+ * which maps zeros over a faulting pool and tells no one. */
+static bool
+builtin_describe(struct wl_resource *resource, struct shm_buffer_info *info)
 {
-	if (server->shm->shm == NULL) {
-		struct wl_shm_buffer *buffer = wl_shm_buffer_get(resource);
-		if (buffer == NULL) {
-			return false;
-		}
-		info->format = wl_shm_buffer_get_format(buffer);
-		info->width = wl_shm_buffer_get_width(buffer);
-		info->height = wl_shm_buffer_get_height(buffer);
-		info->stride = wl_shm_buffer_get_stride(buffer);
-		return true;
-	}
-	struct shmguard_buffer *buffer = shmguard_buffer_from_resource(resource);
+	struct wlr_buffer *buffer = wlr_buffer_try_from_resource(resource);
 	if (buffer == NULL) {
 		return false;
 	}
-	info->format = shmguard_buffer_get_format(buffer);
-	info->width = shmguard_buffer_get_width(buffer);
-	info->height = shmguard_buffer_get_height(buffer);
-	info->stride = shmguard_buffer_get_stride(buffer);
+	struct wlr_shm_attributes shm;
+	bool ok = wlr_buffer_get_shm(buffer, &shm);
+	const struct shmguard_format_info *format =
+		ok ? shmguard_format_from_drm(shm.format) : NULL;
+	if (format != NULL) {
+		info->format = format->shm_format;
+		info->width = shm.width;
+		info->height = shm.height;
+		info->stride = shm.stride;
+	}
+	wlr_buffer_unlock(buffer);
+	return format != NULL;
+}
+
+static bool
+builtin_write(struct wl_resource *resource, const void *pixels, uint32_t src_stride,
+	uint32_t row_bytes, int32_t height)
+{
+	struct wlr_buffer *buffer = wlr_buffer_try_from_resource(resource);
+	if (buffer == NULL) {
+		return false;
+	}
+	void *data = NULL;
+	uint32_t format = 0;
+	size_t stride = 0;
+	bool ok = wlr_buffer_begin_data_ptr_access(
+		buffer, WLR_BUFFER_DATA_PTR_ACCESS_WRITE, &data, &format, &stride);
+	if (ok) {
+		for (int32_t row = 0; row < height; row++) {
+			memcpy((uint8_t *)data + (size_t)row * stride,
+				(const uint8_t *)pixels + (size_t)row * src_stride, row_bytes);
+		}
+		wlr_buffer_end_data_ptr_access(buffer);
+	}
+	wlr_buffer_unlock(buffer);
+	return ok;
+}
+#else
+/* libwayland's wl_shm: its own SIGBUS handling, no way to learn of a fault. */
+static bool
+builtin_describe(struct wl_resource *resource, struct shm_buffer_info *info)
+{
+	struct wl_shm_buffer *buffer = wl_shm_buffer_get(resource);
+	if (buffer == NULL) {
+		return false;
+	}
+	info->format = wl_shm_buffer_get_format(buffer);
+	info->width = wl_shm_buffer_get_width(buffer);
+	info->height = wl_shm_buffer_get_height(buffer);
+	info->stride = wl_shm_buffer_get_stride(buffer);
 	return true;
 }
 
-/* libwayland's wl_shm: its own SIGBUS handling, no way to learn of a fault. */
 static bool
 builtin_write(struct wl_resource *resource, const void *pixels, uint32_t src_stride,
 	uint32_t row_bytes, int32_t height)
@@ -206,6 +255,25 @@ builtin_write(struct wl_resource *resource, const void *pixels, uint32_t src_str
 			(const uint8_t *)pixels + (size_t)row * src_stride, row_bytes);
 	}
 	wl_shm_buffer_end_access(buffer);
+	return true;
+}
+#endif
+
+bool
+shm_buffer_describe(
+	struct server *server, struct wl_resource *resource, struct shm_buffer_info *info)
+{
+	if (server->shm->shm == NULL) {
+		return builtin_describe(resource, info);
+	}
+	struct shmguard_buffer *buffer = shmguard_buffer_from_resource(resource);
+	if (buffer == NULL) {
+		return false;
+	}
+	info->format = shmguard_buffer_get_format(buffer);
+	info->width = shmguard_buffer_get_width(buffer);
+	info->height = shmguard_buffer_get_height(buffer);
+	info->stride = shmguard_buffer_get_stride(buffer);
 	return true;
 }
 

@@ -165,7 +165,7 @@ int
 hostile_capture_copy(
 	struct hostile *hostile, struct client_capture *capture, struct wl_buffer *buffer);
 
-/* attacks.c, capture.c, fuse.c, hugetlb.c */
+/* attacks.c, capture.c, fuse.c, hugetlb.c, sealed.c */
 
 /** One attack: its name, its arguments, and the function that runs it. */
 struct hostile_attack {
@@ -180,6 +180,7 @@ extern const struct hostile_attack hostile_attacks[];
 extern const struct hostile_attack hostile_capture_attacks[];
 extern const struct hostile_attack hostile_file_attacks[];
 extern const struct hostile_attack hostile_hugetlb_attacks[];
+extern const struct hostile_attack hostile_sealed_attacks[];
 
 /* Shared by the attacks. */
 

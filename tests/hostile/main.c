@@ -20,6 +20,7 @@ usage(FILE *out)
 		hostile_capture_attacks,
 		hostile_file_attacks,
 		hostile_hugetlb_attacks,
+		hostile_sealed_attacks,
 	};
 	for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++) {
 		for (const struct hostile_attack *attack = tables[t]; attack->name != NULL;
@@ -58,6 +59,7 @@ find_attack(const char *name)
 		hostile_capture_attacks,
 		hostile_file_attacks,
 		hostile_hugetlb_attacks,
+		hostile_sealed_attacks,
 	};
 	for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++) {
 		for (const struct hostile_attack *attack = tables[t]; attack->name != NULL;

@@ -6,10 +6,11 @@
 One attack per test. Each asserts the exit status of the attacker and, for a
 protocol error, its exact interface, object and wl_shm code; then that the
 compositor still runs and a fresh well-behaved client is shown (its frame
-callback comes within the time limit). Where libwayland's own wl_shm
-(compositor-demo --builtin-shm) behaves differently, the test runs the same
-attack against it too and asserts what it does instead; the docstrings say
-why. The harness (private XDG_RUNTIME_DIR per compositor, time limits, the
+callback comes within the time limit). Where the wl_shm compositor-demo's
+wlroots would serve (compositor-demo --builtin-shm: libwayland's with
+wlroots 0.15, wlroots' own wlr_shm since 0.17) behaves differently, the test
+runs the same attack against it too and asserts what it does instead; the
+docstrings say why. The harness (private XDG_RUNTIME_DIR per compositor, time limits, the
 fd-leak check at the end, clean exit also under LeakSanitizer) is
 tests/integration/run.py's.
 
@@ -26,8 +27,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
-from run import (Failure, Session, Skip, assert_good_keeps_going, check, log, run_one,  # noqa: E402
-                 read_png, wait_for_frames)
+from run import (Failure, Session, Skip, assert_good_keeps_going, builtin_shm,  # noqa: E402
+                 check, log, run_one, read_png, wait_for_frames)
 sys.path.insert(0, HERE)
 from stall_fs import (StallFs, fuse_usable, kernel_stack, mounted, thread_name,  # noqa: E402
                       waiting_threads)
@@ -44,6 +45,14 @@ CAPTURE_FAILED = 6
 INVALID_FORMAT = 0
 INVALID_STRIDE = 1
 INVALID_FD = 2
+
+# The other wl_shm's message when mmap() of the client's fd fails:
+# libwayland's ([False]) and wlr_shm's ([True]).
+MMAP_FAILED = {False: r"^failed mmap fd", True: r"^Failed to create memory mapping"}
+
+# What a client sees of wlr_shm when the compositor's read faults: nothing.
+# Its handler maps zeros over the pool and the buffer is shown.
+SILENT_ZEROS = r"^shown: frame callback(.|\n)*^still connected"
 
 INT32_MIN = -2**31
 INT32_MAX = 2**31 - 1
@@ -77,10 +86,12 @@ class Bench:
     def compositor(self, *extra, screenshot=False, open_files=None):
         s = Session(self.args)
         self.sessions.append(s)
-        s.builtin = "--builtin-shm" in extra
         s.start_compositor(*extra, screenshot=s.path("screen.png") if screenshot else None,
                            open_files=open_files)
-        check("libwayland's (--builtin-shm)" in s.compositor_text() if s.builtin
+        # "libwayland" or "wlr_shm" (wlroots 0.17 and later) with
+        # --builtin-shm; None for libshmguard's.
+        s.builtin = builtin_shm(s) if "--builtin-shm" in extra else None
+        check(s.builtin is not None if "--builtin-shm" in extra
               else "wl_shm: libshmguard" in s.compositor_text(),
               "the compositor does not say which wl_shm it serves")
         return s
@@ -102,7 +113,9 @@ def attack(s, *args, status, error=None, message=None, options=(), timeout=30, d
     that its object is the last one of that interface the attacker made.
     The compositor is checked alive afterwards unless @dies. Returns the
     attacker's output."""
-    which = "libwayland" if s.builtin else "libshmguard"
+    # s.builtin: which other wl_shm serves (True: libwayland's, for benches
+    # of other compositors), or falsy for libshmguard's.
+    which = ("libwayland" if s.builtin is True else s.builtin) if s.builtin else "libshmguard"
     cmd = [s.args.hostile, *options, *map(str, args)]
     log(f"[{which}] $ " + " ".join(cmd))
     try:
@@ -219,13 +232,21 @@ def test_truncate_after_destroy(bench):
     on the client's wl_shm. libwayland: wlroots 0.15 reads a destroyed
     wl_buffer's pixels without wl_shm_buffer_begin_access() (there is no
     wl_shm_buffer left to begin it on), so the SIGBUS is not libwayland's
-    to catch: the compositor dies, and every client with it."""
+    to catch: the compositor dies, and every client with it. wlr_shm
+    (wlroots 0.17 and later) keeps the pool mapped for its buffer and maps
+    zeros over it on the fault: the capture is made, and the client is
+    never told."""
     s = bench.compositor()
     attack(s, "truncate-after-destroy", status=PROTOCOL_ERROR, error=("wl_shm", INVALID_FD),
            message=TRUNCATED)
     finish(s)
 
     b = bench.compositor("--builtin-shm")
+    if b.builtin == "wlr_shm":
+        attack(b, "truncate-after-destroy", status=CONNECTED,
+               message=r"^capture ready(.|\n)*^still connected")
+        finish(b)
+        return
     attack(b, "truncate-after-destroy", status=CONNECTION_LOST,
            message=r"^connection lost", dies=True)
     expect_sigbus_death(b, "the capture read the truncated, destroyed buffer")
@@ -238,15 +259,19 @@ def test_pool_larger_than_file(bench):
     create_pool: wl_shm invalid_fd. libwayland maps it (mmap does not
     check the file size), accepts a buffer past the end of the file, and
     only the render's SIGBUS, caught inside begin/end_access, ends it:
-    invalid_fd on the wl_buffer."""
+    invalid_fd on the wl_buffer. wlr_shm maps zeros over the fault and
+    shows them: the client is never told (SILENT_ZEROS)."""
     s = bench.compositor()
     attack(s, "pool-larger-than-file", status=PROTOCOL_ERROR, error=("wl_shm", INVALID_FD),
            message=r"file is shorter than the pool size")
     finish(s)
 
     b = bench.compositor("--builtin-shm")
-    attack(b, "pool-larger-than-file", status=PROTOCOL_ERROR,
-           error=("wl_buffer", INVALID_FD), message=r"^error accessing SHM buffer")
+    if b.builtin == "wlr_shm":
+        attack(b, "pool-larger-than-file", status=CONNECTED, message=SILENT_ZEROS)
+    else:
+        attack(b, "pool-larger-than-file", status=PROTOCOL_ERROR,
+               error=("wl_buffer", INVALID_FD), message=r"^error accessing SHM buffer")
     finish(b)
 
 
@@ -254,15 +279,19 @@ def test_resize_past_end(bench):
     """wl_shm_pool.resize to 1 MiB while the file stays 16 KiB.
     libshmguard maps the new size at once and refuses it: wl_shm_pool
     invalid_fd. libwayland accepts the resize and a buffer past the end of
-    the file; the render faults: invalid_fd on the wl_buffer."""
+    the file; the render faults: invalid_fd on the wl_buffer. wlr_shm
+    shows zeros there and tells no one."""
     s = bench.compositor()
     attack(s, "resize-past-end", status=PROTOCOL_ERROR, error=("wl_shm_pool", INVALID_FD),
            message=r"^resize past the end of the file")
     finish(s)
 
     b = bench.compositor("--builtin-shm")
-    attack(b, "resize-past-end", status=PROTOCOL_ERROR, error=("wl_buffer", INVALID_FD),
-           message=r"^error accessing SHM buffer")
+    if b.builtin == "wlr_shm":
+        attack(b, "resize-past-end", status=CONNECTED, message=SILENT_ZEROS)
+    else:
+        attack(b, "resize-past-end", status=PROTOCOL_ERROR, error=("wl_buffer", INVALID_FD),
+               message=r"^error accessing SHM buffer")
     finish(b)
 
 
@@ -273,6 +302,31 @@ def test_resize_shrink(bench):
     attack(s, "resize-shrink", status=PROTOCOL_ERROR, error=("wl_shm_pool", INVALID_FD),
            message=r"^shrinking pool invalid")
     finish(s)
+
+
+def test_sealed_resize(bench):
+    """A memfd sealed with F_SEAL_SHRINK and F_SEAL_GROW, a pool of the
+    file's size, wl_shm_pool.resize to 8 times that, a buffer in the new
+    part, attach and commit. libshmguard decides the strategy again for
+    every mapping generation: the file no longer covers the pool, so the
+    resize is refused at once (wl_shm_pool invalid_fd). libwayland decided
+    at create_pool that a shrink-sealed memfd cannot fault and guards no
+    access to that pool ever after: the render reads past the end of the
+    file, and the compositor dies of SIGBUS. wlr_shm (wlroots 0.17 and
+    later) survives it: the buffer is shown, zeros past the end of the
+    file, and the client is told nothing."""
+    s = bench.compositor()
+    attack(s, "sealed-resize", status=PROTOCOL_ERROR, error=("wl_shm_pool", INVALID_FD),
+           message=r"^resize past the end of the file")
+    finish(s)
+
+    b = bench.compositor("--builtin-shm")
+    if b.builtin == "wlr_shm":
+        attack(b, "sealed-resize", status=CONNECTED, message=SILENT_ZEROS)
+        finish(b)
+        return
+    attack(b, "sealed-resize", status=CONNECTION_LOST, message=r"^connection lost", dies=True)
+    expect_sigbus_death(b, "a buffer past the end of a sealed file was rendered")
 
 
 # -- fds that are not files -----------------------------------------------
@@ -294,7 +348,8 @@ def test_non_file_fds(bench):
     on mmap(PROT_READ|PROT_WRITE, MAP_SHARED) failing: it does for all of
     them (EACCES, ENODEV, and EPERM for the TCP socket, which the kernel
     would map read-only), but /dev/zero opened read-write maps fine, so
-    libwayland accepts a pool of it and shows its zeros."""
+    libwayland accepts a pool of it and shows its zeros. wlr_shm maps the
+    same way, with the same results (MMAP_FAILED has its message)."""
     s = bench.compositor()
     for kind, what in NON_FILE_FDS.items():
         attack(s, "bad-fd", kind, status=PROTOCOL_ERROR, error=("wl_shm", INVALID_FD),
@@ -309,7 +364,7 @@ def test_non_file_fds(bench):
                    message=r"^create_pool accepted(.|\n)*^shown: frame callback")
         else:
             attack(b, "bad-fd", kind, status=PROTOCOL_ERROR, error=("wl_shm", INVALID_FD),
-                   message=r"^failed mmap fd")
+                   message=MMAP_FAILED[b.builtin == "wlr_shm"])
     finish(b)
 
 
@@ -381,7 +436,9 @@ def test_stride_too_short(bench):
     256 x 16 / 256 the last three rows end 256, 512 and 768 bytes past
     the end of the pool, and the screenshot shows there bytes that are
     not the client's but whatever the compositor has mapped next to the
-    pool (a page with nothing mapped would be a SIGSEGV instead)."""
+    pool (a page with nothing mapped would be a SIGSEGV instead). wlr_shm
+    checks the stride against the format, as libshmguard does: all three
+    are invalid_stride."""
     s = bench.compositor()
     for numbers in [(0, 16, 16, 60, POOL), (0, 256, 16, 256, 4096),
                     (0, 16, 16, 62, POOL)]:
@@ -392,6 +449,14 @@ def test_stride_too_short(bench):
     finish(s)
 
     b = bench.compositor("--builtin-shm", screenshot=True)
+    if b.builtin == "wlr_shm":
+        for numbers in [(0, 16, 16, 60, POOL), (0, 256, 16, 256, 4096),
+                        (0, 16, 16, 62, POOL)]:
+            *geometry, pool = numbers
+            attack(b, "buffer", *geometry, "0x1", pool, status=PROTOCOL_ERROR,
+                   error=("wl_shm_pool", INVALID_STRIDE), message=r"^Invalid stride")
+        finish(b)
+        return
     image = held_screenshot(b, ["buffer", 0, 256, 16, 256, "0x1", 4096], "short-stride")
     if image is None:
         status = b.compositor.wait(10)
@@ -484,21 +549,22 @@ def test_read_only_shown(bench):
     """A pool over a read-only fd (the memfd reopened O_RDONLY) is a fine
     pool for display: libshmguard maps it read-only and the compositor's
     screenshot shows it. libwayland maps every pool PROT_READ|PROT_WRITE,
-    so mmap fails with EACCES: wl_shm invalid_fd."""
+    so mmap fails with EACCES: wl_shm invalid_fd. So does wlr_shm's."""
     s = bench.compositor(screenshot=True)
     shown_on_screen(s, "read-only")
     finish(s)
 
     b = bench.compositor("--builtin-shm")
     attack(b, "show", "--fd", "read-only", status=PROTOCOL_ERROR,
-           error=("wl_shm", INVALID_FD), message=r"^failed mmap fd \d+: Permission denied")
+           error=("wl_shm", INVALID_FD), message=MMAP_FAILED[b.builtin == "wlr_shm"] +
+           ("" if b.builtin == "wlr_shm" else r" \d+: Permission denied"))
     finish(b)
 
 
 def test_write_sealed_shown(bench):
     """memfds sealed with F_SEAL_WRITE and with F_SEAL_FUTURE_WRITE are
     shown (read-only mappings). libwayland's PROT_WRITE mapping fails with
-    EPERM: wl_shm invalid_fd for both."""
+    EPERM: wl_shm invalid_fd for both; wlr_shm's too."""
     s = bench.compositor(screenshot=True)
     for kind in ("write-sealed", "future-write-sealed"):
         shown_on_screen(s, kind)
@@ -508,8 +574,8 @@ def test_write_sealed_shown(bench):
     b = bench.compositor("--builtin-shm")
     for kind in ("write-sealed", "future-write-sealed"):
         attack(b, "show", "--fd", kind, status=PROTOCOL_ERROR,
-               error=("wl_shm", INVALID_FD),
-               message=r"^failed mmap fd \d+: Operation not permitted")
+               error=("wl_shm", INVALID_FD), message=MMAP_FAILED[b.builtin == "wlr_shm"] +
+               ("" if b.builtin == "wlr_shm" else r" \d+: Operation not permitted"))
     finish(b)
 
 
@@ -522,7 +588,7 @@ def test_many_pools(bench):
     no fd of the attacker's afterwards. Likewise the byte budget: three
     pools of 2 GiB pass the 4 GiB limit. libwayland has no budget: it maps
     all 2000 (and all three), bounded only by vm.max_map_count and the
-    address space, which every client shares."""
+    address space, which every client shares. Nor has wlr_shm."""
     s = bench.compositor()
     good = s.spawn_good()
     wait_for_frames(good, 10)
@@ -574,8 +640,8 @@ def test_capture_truncated(bench):
 def test_capture_read_only(bench):
     """A capture into a buffer over a read-only fd, and over a
     write-sealed memfd: the frame fails (zwlr_screencopy_frame_v1.failed),
-    the client stays connected. libwayland never gets that far: it
-    refuses both pools at create_pool with wl_shm invalid_fd."""
+    the client stays connected. libwayland (and wlr_shm) never gets that
+    far: it refuses both pools at create_pool with wl_shm invalid_fd."""
     s = bench.compositor()
     for kind in ("read-only", "write-sealed"):
         attack(s, "capture", kind, status=CAPTURE_FAILED,
@@ -1097,7 +1163,8 @@ def test_hugetlb_truncate(bench):
 
 def test_harness_catches_survivor(bench):
     """Must fail inside: expecting libshmguard's refusal of a /dev/zero
-    pool from libwayland's wl_shm, which accepts it, must be caught."""
+    pool from libwayland's wl_shm (or wlr_shm), which accepts it, must be
+    caught."""
     b = bench.compositor("--builtin-shm")
     try:
         attack(b, "bad-fd", "dev-zero", status=PROTOCOL_ERROR, error=("wl_shm", INVALID_FD))
@@ -1117,6 +1184,7 @@ TESTS = {
     "pool-larger-than-file": test_pool_larger_than_file,
     "resize-past-end": test_resize_past_end,
     "resize-shrink": test_resize_shrink,
+    "sealed-resize": test_sealed_resize,
     "non-file-fds": test_non_file_fds,
     "bad-geometry": test_bad_geometry,
     "stride-too-short": test_stride_too_short,

@@ -4,7 +4,8 @@
  * LD_PRELOAD (the preload's path is argv[1]) and checks each one's exit
  * status and message:
  *   - a libwayland-server that exports a wl_shm function the preload does
- *     not provide (a stand-in for a newer libwayland, dlopen()ed);
+ *     not provide (a stand-in for a "1.27", dlopen()ed; argv[3]), and
+ *     one that exports libwayland 1.26's, which runs (argv[4]);
  *   - a compositor that defines a wl_shm function itself, so that its
  *     calls never reach the preload (argv[2]);
  *   - and, as the controls, a plain compositor, which runs, and the same
@@ -85,8 +86,10 @@ main(int argc, char *argv[])
 	if (argc >= 3 && strcmp(argv[1], "--compositor") == 0) {
 		return run_compositor(argv[2], argc > 3 ? argv[3] : NULL);
 	}
-	if (argc != 4) {
-		fprintf(stderr, "usage: %s PRELOAD OWN_DEFINITION_COMPOSITOR FAKE_LIBWAYLAND\n",
+	if (argc != 5) {
+		fprintf(stderr,
+			"usage: %s PRELOAD OWN_DEFINITION_COMPOSITOR FAKE_LIBWAYLAND_1_27 "
+			"FAKE_LIBWAYLAND_1_26\n",
 			argv[0]);
 		return 2;
 	}
@@ -97,11 +100,15 @@ main(int argc, char *argv[])
 	const char *const served[] = {"libshmguard-preload: wl_shm served by libshmguard", NULL};
 	ok &= expect("a plain compositor runs", plain, preload, 0, served, false);
 
+	char *current[] = {argv[0], "--compositor", "newer-libwayland", argv[4], NULL};
+	ok &= expect("libwayland-server 1.26's fifteen wl_shm functions are all provided", current,
+		preload, 0, served, false);
+
 	char *newer[] = {argv[0], "--compositor", "newer-libwayland", argv[3], NULL};
 	const char *const newer_says[] = {
-		"refusing to run", "wl_shm_buffer_ref,", "does not provide", NULL};
-	ok &= expect("libwayland-server with an unknown wl_shm function", newer, preload, 1,
-		newer_says, false);
+		"refusing to run", "wl_shm_buffer_get_pool_size,", "does not provide", NULL};
+	ok &= expect(
+		"libwayland-server with an unknown wl_shm function", newer, preload, 1, newer_says, false);
 
 	char *own[] = {argv[2], NULL};
 	const char *const own_says[] = {

@@ -1,5 +1,6 @@
 /*
- * The wlroots 0.15 adapter in a real wlroots compositor: the headless
+ * The wlroots adapter in a real wlroots compositor (0.15, or 0.18 to
+ * 0.20, through compositor-demo's wlr-compat.h): the headless
  * backend and the pixman renderer, created directly (no environment, no
  * GPU), wlr_compositor and wlr_scene. A client commits our wl_buffers;
  * the scene renders them and the pixels read back match; the previous
@@ -15,25 +16,18 @@
 #include <unistd.h>
 
 #include <cmocka.h>
-#include <drm_fourcc.h>
 #include <wayland-client.h>
 #include <wayland-server.h>
 #include <wlr/backend.h>
-#include <wlr/backend/headless.h>
 #include <wlr/render/allocator.h>
 #include <wlr/render/pixman.h>
-#include <wlr/render/wlr_renderer.h>
-#include <wlr/types/wlr_buffer.h>
-#include <wlr/types/wlr_compositor.h>
-#include <wlr/types/wlr_output.h>
-#include <wlr/types/wlr_scene.h>
-#include <wlr/types/wlr_surface.h>
 #include <wlr/util/log.h>
 
 #include <shmguard/wayland.h>
 #include <shmguard/wlr.h>
 
 #include "harness.h"
+#include "wlr-compat.h"
 
 #define OUTPUT_SIZE 64
 #define SURFACE_SIZE 32
@@ -68,7 +62,7 @@ handle_new_surface(struct wl_listener *listener, void *data)
 	server->surface = data;
 	server->surface_destroy.notify = handle_surface_destroy;
 	wl_signal_add(&server->surface->events.destroy, &server->surface_destroy);
-	wlr_scene_surface_create(&server->scene->node, server->surface);
+	assert_true(compat_scene_surface_create(compat_scene_root(server->scene), server->surface));
 }
 
 static void
@@ -76,7 +70,7 @@ compositor_teardown(struct harness *harness)
 {
 	struct compositor *server = harness->test_data;
 	wl_list_remove(&server->new_surface.link);
-	wlr_scene_node_destroy(&server->scene->node);
+	wlr_scene_node_destroy(compat_scene_root(server->scene));
 	shmguard_wlr_destroy(server->adapter);
 	wlr_backend_destroy(server->backend);
 	wlr_allocator_destroy(server->allocator);
@@ -87,14 +81,14 @@ static void
 compositor_create(struct harness *harness, struct compositor *server)
 {
 	memset(server, 0, sizeof(*server));
-	server->backend = wlr_headless_backend_create(harness->display);
+	server->backend = compat_headless_backend_create(harness->display);
 	assert_non_null(server->backend);
 	server->renderer = wlr_pixman_renderer_create();
 	assert_non_null(server->renderer);
 	server->allocator = wlr_allocator_autocreate(server->backend, server->renderer);
 	assert_non_null(server->allocator);
 	/* No wlr_renderer_init_wl_display(): wl_shm is libshmguard's. */
-	server->compositor = wlr_compositor_create(harness->display, server->renderer);
+	server->compositor = compat_compositor_create(harness->display, server->renderer);
 	assert_non_null(server->compositor);
 	server->adapter = shmguard_wlr_create(harness->shm);
 	assert_non_null(server->adapter);
@@ -109,23 +103,16 @@ compositor_create(struct harness *harness, struct compositor *server)
 	server->output = wlr_headless_add_output(server->backend, OUTPUT_SIZE, OUTPUT_SIZE);
 	assert_non_null(server->output);
 	assert_true(wlr_output_init_render(server->output, server->allocator, server->renderer));
-	wlr_output_enable(server->output, true);
-	assert_true(wlr_output_commit(server->output));
+	assert_true(compat_output_enable(server->output));
+	assert_non_null(wlr_scene_output_create(server->scene, server->output));
 }
 
 /* Render the scene on black and read the output back as ARGB8888. */
 static void
 render_and_read(struct compositor *server, uint32_t *pixels)
 {
-	assert_true(wlr_output_attach_render(server->output, NULL));
-	wlr_renderer_begin(server->renderer, OUTPUT_SIZE, OUTPUT_SIZE);
-	const float black[4] = {0, 0, 0, 1};
-	wlr_renderer_clear(server->renderer, black);
-	wlr_scene_render_output(server->scene, server->output, 0, 0, NULL);
-	assert_true(wlr_renderer_read_pixels(server->renderer, DRM_FORMAT_ARGB8888, NULL,
-		OUTPUT_SIZE * 4, OUTPUT_SIZE, OUTPUT_SIZE, 0, 0, 0, 0, pixels));
-	wlr_renderer_end(server->renderer);
-	wlr_output_rollback(server->output);
+	assert_true(compat_scene_output_render(
+		server->scene, server->renderer, server->output, pixels, OUTPUT_SIZE * 4));
 }
 
 /* Pixels that differ from an XRGB8888 surface of pattern @p seed at the

@@ -29,12 +29,12 @@
 #include <wlcs/pointer.h>
 #include <wlcs/touch.h>
 #include <wlr/types/wlr_scene.h>
-#include <wlr/types/wlr_surface.h>
 #include <wlr/types/wlr_xdg_shell.h>
 #include <wlr/util/log.h>
 
 #include "server.h"
 #include "wl-shell.h"
+#include "wlr-compat.h"
 
 #define EXPORT __attribute__((visibility("default")))
 
@@ -295,7 +295,7 @@ position_on_display(struct wlcs_compositor *compositor, void *argument)
 		}
 	}
 	if (client == NULL) {
-		wlr_log(WLR_ERROR, "wlcs: position_window_absolute: unknown client");
+		wlr_log(WLR_ERROR, "%s", "wlcs: position_window_absolute: unknown client");
 		return;
 	}
 	struct wl_resource *resource = wl_client_get_object(client->client, position->surface_id);
@@ -306,8 +306,9 @@ position_on_display(struct wlcs_compositor *compositor, void *argument)
 	}
 	struct wlr_surface *surface = wlr_surface_from_resource(resource);
 	struct wlr_scene_node *node = legacy_shell_surface_node(surface);
-	if (node == NULL && wlr_surface_is_xdg_surface(surface)) {
-		struct wlr_xdg_surface *xdg_surface = wlr_xdg_surface_from_wlr_surface(surface);
+	struct wlr_xdg_surface *xdg_surface =
+		node == NULL ? compat_xdg_surface_from_surface(surface) : NULL;
+	if (xdg_surface != NULL) {
 		/* view.c keeps a toplevel's scene node in ->data. */
 		if (xdg_surface->role == WLR_XDG_SURFACE_ROLE_TOPLEVEL) {
 			node = xdg_surface->data;

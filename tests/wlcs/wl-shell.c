@@ -7,20 +7,24 @@
  * attaches a buffer before it has acknowledged the first configure. That
  * is xdg_surface error unconfigured_buffer, which wlroots (rightly) posts,
  * so no test built on that helper, BadBufferTest included, could run.
- * Later wlcs releases wait for the configure. wlroots 0.15 has no wl_shell
- * of its own, so this module adds the least of one: set_toplevel puts the
+ * Later wlcs releases wait for the configure. wlroots has no wl_shell of
+ * its own, so this module adds the least of one: set_toplevel puts the
  * surface in the scene; every other request is accepted and ignored.
  * Buffers, wl_shm and rendering are compositor-demo's, unchanged.
+ *
+ * wlroots 0.15 keeps our state as the surface's role data; since 0.17 a
+ * role has a role object (our wl_shell_surface resource) instead, and the
+ * role maps the surface (shows it) once it has a buffer.
  */
 #include <stdlib.h>
 
 #include <wayland-server-core.h>
 #include <wayland-server-protocol.h>
 #include <wlr/types/wlr_scene.h>
-#include <wlr/types/wlr_surface.h>
 
 #include "server.h"
 #include "wl-shell.h"
+#include "wlr-compat.h"
 
 struct legacy_shell {
 	struct server *server;
@@ -36,9 +40,66 @@ struct legacy_shell_surface {
 	struct wl_listener surface_destroy;
 };
 
+#if COMPAT_WLR_AT_LEAST(18)
+static void
+legacy_role_commit(struct wlr_surface *surface)
+{
+	if (wlr_surface_has_buffer(surface)) {
+		wlr_surface_map(surface);
+	} else {
+		wlr_surface_unmap(surface);
+	}
+}
+#endif
+
 static const struct wlr_surface_role legacy_role = {
 	.name = "wl_shell_surface",
+#if COMPAT_WLR_AT_LEAST(18)
+	.commit = legacy_role_commit,
+#endif
 };
+
+/* Our state behind a surface of our role, NULL once it is gone. */
+static struct legacy_shell_surface *
+shell_surface_from_surface(struct wlr_surface *surface)
+{
+	if (surface->role != &legacy_role) {
+		return NULL;
+	}
+#if COMPAT_WLR_AT_LEAST(18)
+	return surface->role_resource != NULL ? wl_resource_get_user_data(surface->role_resource)
+					      : NULL;
+#else
+	return surface->role_data;
+#endif
+}
+
+/* Take the role: false, with the protocol error posted, if the surface
+ * has another. */
+static bool
+set_legacy_role(struct wlr_surface *surface, struct legacy_shell_surface *shell_surface,
+	struct wl_resource *shell_resource)
+{
+#if COMPAT_WLR_AT_LEAST(18)
+	(void)shell_surface;
+	return wlr_surface_set_role(surface, &legacy_role, shell_resource, WL_SHELL_ERROR_ROLE);
+#else
+	return wlr_surface_set_role(
+		surface, &legacy_role, shell_surface, shell_resource, WL_SHELL_ERROR_ROLE);
+#endif
+}
+
+/* Forget the role's state (0.15; since 0.17 wlroots forgets the role
+ * object when it is destroyed). */
+static void
+clear_legacy_role(struct wlr_surface *surface)
+{
+#if !COMPAT_WLR_AT_LEAST(18)
+	surface->role_data = NULL;
+#else
+	(void)surface;
+#endif
+}
 
 static void
 shell_surface_pong(struct wl_client *client, struct wl_resource *resource, uint32_t serial)
@@ -64,8 +125,8 @@ shell_surface_set_toplevel(struct wl_client *client, struct wl_resource *resourc
 	if (shell_surface == NULL || shell_surface->node != NULL) {
 		return;
 	}
-	shell_surface->node = wlr_scene_subsurface_tree_create(
-		&shell_surface->shell->server->scene->node, shell_surface->surface);
+	shell_surface->node = compat_scene_subsurface_tree_create(
+		compat_scene_root(shell_surface->shell->server->scene), shell_surface->surface);
 	if (shell_surface->node == NULL) {
 		wl_client_post_no_memory(client);
 	}
@@ -132,7 +193,7 @@ shell_surface_resource_destroy(struct wl_resource *resource)
 	if (shell_surface->node != NULL) {
 		wlr_scene_node_destroy(shell_surface->node);
 	}
-	shell_surface->surface->role_data = NULL;
+	clear_legacy_role(shell_surface->surface);
 	free(shell_surface);
 }
 
@@ -157,15 +218,14 @@ shell_get_shell_surface(struct wl_client *client, struct wl_resource *resource, 
 		wl_client_post_no_memory(client);
 		return;
 	}
-	if (!wlr_surface_set_role(
-		    surface, &legacy_role, shell_surface, resource, WL_SHELL_ERROR_ROLE)) {
+	if (!set_legacy_role(surface, shell_surface, resource)) {
 		free(shell_surface);
 		return;
 	}
 	shell_surface->resource = wl_resource_create(
 		client, &wl_shell_surface_interface, wl_resource_get_version(resource), id);
 	if (shell_surface->resource == NULL) {
-		surface->role_data = NULL;
+		clear_legacy_role(surface);
 		free(shell_surface);
 		wl_client_post_no_memory(client);
 		return;
@@ -174,6 +234,9 @@ shell_get_shell_surface(struct wl_client *client, struct wl_resource *resource, 
 	shell_surface->surface = surface;
 	wl_resource_set_implementation(shell_surface->resource, &shell_surface_impl, shell_surface,
 		shell_surface_resource_destroy);
+#if COMPAT_WLR_AT_LEAST(18)
+	wlr_surface_set_role_object(surface, shell_surface->resource);
+#endif
 	shell_surface->surface_destroy.notify = handle_surface_destroy;
 	wl_signal_add(&surface->events.destroy, &shell_surface->surface_destroy);
 }
@@ -225,9 +288,6 @@ legacy_shell_create(struct server *server)
 struct wlr_scene_node *
 legacy_shell_surface_node(struct wlr_surface *surface)
 {
-	if (surface->role != &legacy_role || surface->role_data == NULL) {
-		return NULL;
-	}
-	struct legacy_shell_surface *shell_surface = surface->role_data;
-	return shell_surface->node;
+	struct legacy_shell_surface *shell_surface = shell_surface_from_surface(surface);
+	return shell_surface != NULL ? shell_surface->node : NULL;
 }

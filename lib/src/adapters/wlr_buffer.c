@@ -1,9 +1,10 @@
 /*
- * The wlroots 0.15 adapter: a wlr_buffer per wl_buffer resource (found
- * again through the resource's destroy listener), whose data pointer
- * access is an access window. The producer side (the client) drops the
- * wlr_buffer when it destroys the wl_buffer; wlroots' locks keep it, and
- * our buffer reference keeps the pixels, until wlroots is done.
+ * The wlroots adapter (wlroots 0.15, or 0.18 to 0.20): a wlr_buffer per
+ * wl_buffer resource (found again through the resource's destroy
+ * listener), whose data pointer access is an access window. The producer
+ * side (the client) drops the wlr_buffer when it destroys the wl_buffer;
+ * wlroots' locks keep it, and our buffer reference keeps the pixels, until
+ * wlroots is done.
  */
 #include "config.h"
 
@@ -14,6 +15,11 @@
 #include <wayland-server-core.h>
 #include <wayland-server-protocol.h>
 #include <wlr/types/wlr_buffer.h>
+#include <wlr/version.h>
+#if WLR_VERSION_MINOR >= 16
+/* wlr_buffer_impl and the resource interface moved here in 0.16. */
+#include <wlr/interfaces/wlr_buffer.h>
+#endif
 
 #include "shmguard/wayland.h"
 #include "shmguard/wlr.h"
@@ -51,6 +57,10 @@ guarded_destroy(struct wlr_buffer *wlr_buffer)
 	struct guarded_wlr_buffer *guarded = guarded_from_wlr(wlr_buffer);
 	wl_list_remove(&guarded->resource_destroy.link);
 	wl_list_remove(&guarded->release.link);
+#if WLR_VERSION_MINOR >= 19
+	/* Since 0.19 the implementation emits the destroy signal. */
+	wlr_buffer_finish(&guarded->base);
+#endif
 	shmguard_buffer_unref(guarded->buffer);
 	free(guarded);
 }

@@ -20,8 +20,8 @@
 
 #include "interposition_check.h"
 
-/* libwayland-server's wl_shm API (1.21), every function of which the
- * preload defines. */
+/* libwayland-server's wl_shm API, 1.21 to 1.26 (wl_shm_buffer_ref and
+ * _unref since 1.24), every function of which the preload defines. */
 static const char *const provided[] = {
 	"wl_display_init_shm",
 	"wl_display_add_shm_format",
@@ -36,6 +36,8 @@ static const char *const provided[] = {
 	"wl_shm_buffer_end_access",
 	"wl_shm_buffer_ref_pool",
 	"wl_shm_pool_unref",
+	"wl_shm_buffer_ref",
+	"wl_shm_buffer_unref",
 };
 
 #define N_PROVIDED (sizeof(provided) / sizeof(provided[0]))

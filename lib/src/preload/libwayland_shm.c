@@ -29,6 +29,15 @@
 
 #define PRELOAD_EXPORT __attribute__((visibility("default")))
 
+/* libwayland 1.24 made the getters take a const buffer (the ABI is the
+ * same): declare them as the headers we are built with do. */
+#if WAYLAND_VERSION_MAJOR > 1 || WAYLAND_VERSION_MINOR > 23 ||                                     \
+	(WAYLAND_VERSION_MINOR == 23 && WAYLAND_VERSION_MICRO >= 90)
+#define GETTER_CONST const
+#else
+#define GETTER_CONST
+#endif
+
 static inline struct shmguard_buffer *
 to_buffer(struct wl_shm_buffer *buffer)
 {
@@ -92,25 +101,25 @@ wl_shm_buffer_get_data(struct wl_shm_buffer *buffer)
 }
 
 PRELOAD_EXPORT int32_t
-wl_shm_buffer_get_stride(struct wl_shm_buffer *buffer)
+wl_shm_buffer_get_stride(GETTER_CONST struct wl_shm_buffer *buffer)
 {
 	return shmguard_buffer_get_stride(to_const_buffer(buffer));
 }
 
 PRELOAD_EXPORT uint32_t
-wl_shm_buffer_get_format(struct wl_shm_buffer *buffer)
+wl_shm_buffer_get_format(GETTER_CONST struct wl_shm_buffer *buffer)
 {
 	return shmguard_buffer_get_format(to_const_buffer(buffer));
 }
 
 PRELOAD_EXPORT int32_t
-wl_shm_buffer_get_width(struct wl_shm_buffer *buffer)
+wl_shm_buffer_get_width(GETTER_CONST struct wl_shm_buffer *buffer)
 {
 	return shmguard_buffer_get_width(to_const_buffer(buffer));
 }
 
 PRELOAD_EXPORT int32_t
-wl_shm_buffer_get_height(struct wl_shm_buffer *buffer)
+wl_shm_buffer_get_height(GETTER_CONST struct wl_shm_buffer *buffer)
 {
 	return shmguard_buffer_get_height(to_const_buffer(buffer));
 }

@@ -24,13 +24,10 @@
 #include "shm.h"
 #include "shm_pool.h"
 
-/* Debian's wayland 1.21 has no wl_shm.release; a newer wayland.xml adds
- * it in version 2, and its generated header says so. */
-#ifdef WL_SHM_RELEASE_SINCE_VERSION
-#define SHM_VERSION 2
-#else
-#define SHM_VERSION 1
-#endif
+/* The newest wl_shm served: version 2 adds release (libwayland 1.23).
+ * wayland.xml 1.26 says version 3, which only adds error enums, and
+ * libwayland 1.26 still serves 2. */
+#define SHM_VERSION_MAX 2
 
 SHMGUARD_EXPORT const char *
 shmguard_fault_policy_to_str(enum shmguard_fault_policy policy)
@@ -69,20 +66,34 @@ shm_handle_create_pool(struct wl_client *client, struct wl_resource *resource, u
 	shm_pool_create(wl_resource_get_user_data(resource), resource, id, fd, size);
 }
 
-#if SHM_VERSION >= 2
 static void
 shm_handle_release(struct wl_client *client, struct wl_resource *resource)
 {
 	wl_resource_destroy(resource);
 }
-#endif
 
-static const struct wl_shm_interface shm_impl = {
+/* wl_shm's requests in wire order, whatever libwayland's headers this was
+ * built with say: a libwayland 1.21 header has no release, yet a build
+ * against it may run on libwayland 1.23 or later, which dispatches it. */
+static const struct {
+	void (*create_pool)(struct wl_client *client, struct wl_resource *resource, uint32_t id,
+		int32_t fd, int32_t size);
+	void (*release)(struct wl_client *client, struct wl_resource *resource);
+} shm_impl = {
 	.create_pool = shm_handle_create_pool,
-#if SHM_VERSION >= 2
 	.release = shm_handle_release,
-#endif
 };
+
+/* The version to advertise: the newest that both we and the running
+ * libwayland-server know (its wl_shm_interface is the one it dispatches
+ * with; 1 before 1.23, 2 from then on), as its wl_display_init_shm()
+ * does. */
+static int
+shm_global_version(void)
+{
+	return wl_shm_interface.version < SHM_VERSION_MAX ? wl_shm_interface.version
+							  : SHM_VERSION_MAX;
+}
 
 static void
 shm_resource_destroy(struct wl_resource *resource)
@@ -348,7 +359,8 @@ shmguard_shm_create(struct wl_display *display, const struct shmguard_shm_option
 		ret = -ENOMEM;
 		goto err_eventfd;
 	}
-	shm->global = wl_global_create(display, &wl_shm_interface, SHM_VERSION, shm, shm_bind);
+	shm->global =
+		wl_global_create(display, &wl_shm_interface, shm_global_version(), shm, shm_bind);
 	if (shm->global == NULL) {
 		ret = -ENOMEM;
 		goto err_source;
