@@ -1,5 +1,6 @@
 /*
- * compositor-demo: a wlroots 0.15 compositor whose wl_shm is libshmguard's.
+ * compositor-demo: a wlroots compositor (0.15, or 0.18 to 0.20) whose wl_shm
+ * is libshmguard's.
  * Command line, set-up, the event loop, tear-down.
  */
 #include <errno.h>

@@ -501,22 +501,24 @@ def test_foot(s):
     s.start_compositor(screenshot=shot)
     env = dict(s.client_env, SHELL="/bin/sh")
     proc = s.spawn([program, "--", "/bin/sh", "-c", "echo shmguard; sleep 30"], "foot", env=env)
+    # The window comes first, the shell's line of text a frame or more
+    # later (on a loaded machine, seconds): wait for both.
     end = time.monotonic() + 10
-    shown = 0
+    shown = text = 0
     while time.monotonic() < end:
         check(proc.poll() is None, f"foot exited ({proc.returncode})")
         time.sleep(0.5)
         s.screenshot()
-        shown = count_not_background(read_png(shot), (32, 32, 700, 500))
-        if shown > 20000:
+        image = read_png(shot)
+        shown = count_not_background(image, (32, 32, 700, 500))
+        # Below its title bar, the terminal shows text: light pixels on dark.
+        text = sum(1 for y in range(60, 110) for x in range(34, 400)
+                   if sum(pixel(image, x, y)) > 3 * 150)
+        if shown > 20000 and text > 50:
             break
     log(f"foot: {shown} sampled pixels not background")
     check(shown > 20000, "foot's window is not on the screen")
-    # Below its title bar, the terminal shows text: light pixels on dark.
     shutil.copy(shot, s.path("foot-shown.png"))  # for --keep
-    image = read_png(shot)
-    text = sum(1 for y in range(60, 110) for x in range(34, 400)
-               if sum(pixel(image, x, y)) > 3 * 150)
     log(f"foot: {text} light pixels where its first lines of text are")
     check(text > 50, "foot's window shows no text")
     s.stop_compositor()

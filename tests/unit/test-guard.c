@@ -571,7 +571,7 @@ guarded_read_truncated(void **state)
 	assert_int_equal(shmguard_pool_read(pool, 0, buffer, PAGES(4), &report), -EFAULT);
 	assert_int_equal(report.kind, SHMGUARD_FAULT_TRUNCATED);
 	/* memcpy may touch the range in any order: somewhere past the end. */
-	assert_in_range(report.offset, PAGES(2), PAGES(4) - 1);
+	assert_true(report.offset >= PAGES(2) && report.offset < PAGES(4));
 	assert_int_equal(report.file_size, PAGES(2));
 	assert_true(guard_handler_entries() > entries);
 	assert_mask_intact();
@@ -621,7 +621,7 @@ guarded_write_truncated(void **state)
 	struct shmguard_fault_report report;
 	assert_int_equal(shmguard_pool_write(pool, 0, buffer, PAGES(4), &report), -EFAULT);
 	assert_int_equal(report.kind, SHMGUARD_FAULT_TRUNCATED);
-	assert_in_range(report.offset, PAGES(2), PAGES(4) - 1);
+	assert_true(report.offset >= PAGES(2) && report.offset < PAGES(4));
 	assert_int_equal(report.file_size, PAGES(2));
 	assert_true(guard_handler_entries() > entries);
 	assert_mask_intact();

@@ -177,7 +177,7 @@ test_truncation_during_composite(void **state)
 	assert_true(faulted);
 	assert_int_equal(report.kind, SHMGUARD_FAULT_TRUNCATED);
 	/* Where pixman first touched the missing part. */
-	assert_in_range(report.offset, SIZE / 2, SIZE - 1);
+	assert_true(report.offset >= SIZE / 2 && report.offset < SIZE);
 	assert_int_equal(report.file_size, SIZE / 2);
 	assert_int_equal(harness->fault_count, 1);
 	assert_int_equal(harness->faults[0].action, SHMGUARD_FAULT_ACTION_ZEROS);

@@ -1,14 +1,17 @@
 /*
- * libshmguard wlroots 0.15 adapter: our wl_buffers become wlr_buffers whose
+ * libshmguard wlroots adapter: our wl_buffers become wlr_buffers whose
  * data pointer access opens and closes access windows, so wlr_compositor,
  * wlr_scene and wlroots' renderers read client memory safely. Built when
- * Meson finds wlroots >= 0.15.0, < 0.16.0.
+ * Meson finds wlroots 0.15 (pkg-config wlroots) or 0.18 to 0.20
+ * (wlroots-0.18 ... wlroots-0.20); the library is built for one of them.
  *
  * The compositor creates the wl_shm global with shmguard_shm_create() and
  * must not create wlroots' or libwayland's: do not call
- * wlr_renderer_init_wl_display(), wlr_renderer_init_wl_shm() or
- * wl_display_init_shm(). (wlr_renderer_init_wl_display() also creates
- * linux-dmabuf for GPU renderers: create that one by hand if you need it.)
+ * wlr_renderer_init_wl_display(), wlr_renderer_init_wl_shm(),
+ * wlr_shm_create() or wlr_shm_create_with_renderer() (wlroots' own wl_shm,
+ * since 0.17), or wl_display_init_shm(). (wlr_renderer_init_wl_display()
+ * also creates linux-dmabuf for GPU renderers: create that one by hand if
+ * you need it.)
  *
  * Display thread only; nothing here is async-signal-safe.
  */
@@ -28,7 +31,8 @@ struct shmguard_wlr;
 
 /**
  * Register with wlroots (wlr_buffer_register_resource_interface()) so that
- * wlr_buffer_from_resource(), and with it wlr_compositor and wlr_scene,
+ * wlr_buffer_from_resource() (wlr_buffer_try_from_resource() since 0.17),
+ * and with it wlr_compositor and wlr_scene,
  * turn the wl_buffers of @p shm (borrowed; must outlive the adapter) into
  * wlr_buffers:
  * - begin_data_ptr_access() opens an access window (READ, or WRITE when
@@ -42,8 +46,9 @@ struct shmguard_wlr;
  * The wlr_buffers offer no get_shm() (that would hand the fd to code that
  * maps it unguarded) and no get_dmabuf(), so renderers use the data
  * pointer. wlroots 0.15 re-uploads whole textures for such buffers
- * (wlr_client_buffer_apply_damage() is for libwayland's shm only); the
- * pixman renderer reads them in place without a copy.
+ * (wlr_client_buffer_apply_damage() is for libwayland's shm only; later
+ * releases update the damaged part); the pixman renderer reads them in
+ * place without a copy.
  *
  * Several adapters may exist (say one per display): wlroots keeps one list
  * of resource interfaces per process, and ours serves the wl_buffers of
@@ -56,7 +61,7 @@ SHMGUARD_EXPORT struct shmguard_wlr *
 shmguard_wlr_create(struct shmguard_shm *shm);
 
 /**
- * Stop turning new wl_buffers into wlr_buffers (wlroots 0.15 cannot
+ * Stop turning new wl_buffers into wlr_buffers (wlroots cannot
  * unregister an interface: while no adapter exists, the registered one
  * claims no resource). wlr_buffers made before stay valid. NULL is a no-op.
  */
