@@ -9,21 +9,25 @@
 
 #include "hostile.h"
 
+/* Every table of attacks, one per source file. */
+static const struct hostile_attack *const attack_tables[] = {
+	hostile_attacks,
+	hostile_capture_attacks,
+	hostile_file_attacks,
+	hostile_hugetlb_attacks,
+	hostile_sealed_attacks,
+};
+
+#define ATTACK_TABLES (sizeof(attack_tables) / sizeof(attack_tables[0]))
+
 static void
 usage(FILE *out)
 {
 	fprintf(out,
 		"usage: hostile-client [--timeout MS] [--settle MS] ATTACK [ARGS...]\n"
 		"Attacks the wl_shm of the compositor at $WAYLAND_DISPLAY. Attacks:\n");
-	const struct hostile_attack *tables[] = {
-		hostile_attacks,
-		hostile_capture_attacks,
-		hostile_file_attacks,
-		hostile_hugetlb_attacks,
-		hostile_sealed_attacks,
-	};
-	for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++) {
-		for (const struct hostile_attack *attack = tables[t]; attack->name != NULL;
+	for (size_t t = 0; t < ATTACK_TABLES; t++) {
+		for (const struct hostile_attack *attack = attack_tables[t]; attack->name != NULL;
 			attack++) {
 			fprintf(out, "  %s %s\n      %s\n", attack->name, attack->args,
 				attack->summary);
@@ -54,15 +58,8 @@ hostile_parse_int(const char *text, int64_t min, int64_t max, int64_t *value)
 static const struct hostile_attack *
 find_attack(const char *name)
 {
-	const struct hostile_attack *tables[] = {
-		hostile_attacks,
-		hostile_capture_attacks,
-		hostile_file_attacks,
-		hostile_hugetlb_attacks,
-		hostile_sealed_attacks,
-	};
-	for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++) {
-		for (const struct hostile_attack *attack = tables[t]; attack->name != NULL;
+	for (size_t t = 0; t < ATTACK_TABLES; t++) {
+		for (const struct hostile_attack *attack = attack_tables[t]; attack->name != NULL;
 			attack++) {
 			if (strcmp(attack->name, name) == 0) {
 				return attack;
