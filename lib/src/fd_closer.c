@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -19,6 +20,7 @@
 #include "shmguard/shmguard.h"
 
 #include "fd_closer.h"
+#include "linux_abi.h"
 #include "log.h"
 
 /* An idle closer thread ends after this long without work. */
@@ -152,6 +154,12 @@ atfork_register(void)
 void
 fd_close_aside(int fd)
 {
+	if (fcntl(fd, F_GET_SEALS) >= 0) {
+		/* shmem or hugetlbfs: its close() never waits on user space,
+		 * so it is done here and now, whatever the load. */
+		close(fd);
+		return;
+	}
 	pthread_once(&atfork_once, atfork_register);
 	struct close_job *job = calloc(1, sizeof(*job));
 	if (job == NULL) {

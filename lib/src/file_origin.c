@@ -195,6 +195,11 @@ file_origin_vet(int fd, const struct shmguard_file_policy *policy, struct file_o
 	if (flags & O_PATH) {
 		return SHMGUARD_POOL_ERROR_O_PATH;
 	}
+	if ((flags & O_TMPFILE) == O_DIRECTORY) {
+		/* Opened as a directory (O_TMPFILE, an unnamed regular file,
+		 * carries O_DIRECTORY too): say so, whatever it is mounted on. */
+		return SHMGUARD_POOL_ERROR_DIRECTORY;
+	}
 	/* Only shmem and hugetlbfs files have seals: every memfd and tmpfs
 	 * file is memory, and this is as far as they go. */
 	if (fcntl(fd, F_GET_SEALS) >= 0) {

@@ -1147,6 +1147,15 @@ def test_hugetlb_truncate(bench):
     finish(s)
 
     b = bench.compositor("--builtin-shm")
+    if builtin_shm(b) == "wlr_shm":
+        # wlroots 0.17+ serves wl_shm itself: a fault reads zeros and the
+        # client is never told. Only pools of whole huge pages are
+        # asserted here; the others were not measured on wlr_shm.
+        for case in filter(pool_is_whole_huge_pages, HUGETLB_CASES):
+            attack(b, "hugetlb-truncate", *case, status=CONNECTED)
+            healthy(b)
+        finish(b)
+        return
     for case in filter(pool_is_whole_huge_pages, HUGETLB_CASES):
         attack(b, "hugetlb-truncate", *case, status=PROTOCOL_ERROR,
                error=("wl_buffer", INVALID_FD), message=r"^error accessing SHM buffer")

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """GNOME's mutter serving wl_shm through libshmguard-preload.so.
 
-    run-mutter.py --compositor MUTTER --client PATH --hostile PATH --preload PATH TEST
+    run-mutter.py --compositor MUTTER --client PATH --hostile PATH --preload PATH --stall-fs PATH TEST
 
 mutter runs headless with a virtual monitor and no GPU (its surfaceless
 renderer), on a D-Bus session bus of its own:
@@ -371,7 +371,8 @@ TESTS.update({
 
 
 def main():
-    return run_one(TESTS, __doc__.splitlines()[0], MutterBench, ("--hostile", "--preload"))
+    return run_one(TESTS, __doc__.splitlines()[0], MutterBench,
+                   ("--hostile", "--preload", "--stall-fs"))
 
 
 if __name__ == "__main__":

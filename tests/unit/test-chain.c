@@ -814,6 +814,13 @@ static void
 copying_chainer_below_library_dies_of_sigbus(void **state)
 {
 	child_run(copying_chainer_below, &outcome);
+	if (sanitizer_handles_sigbus) {
+		/* ASan's handler is the first one: it ends the child itself,
+		 * with its report ("nested bug" once the chain loops). */
+		assert_false(WIFEXITED(outcome.status) && WEXITSTATUS(outcome.status) == 0);
+		assert_non_null(strstr(outcome.output, "AddressSanitizer"));
+		return;
+	}
 	assert_died_of_sigbus(&outcome);
 }
 

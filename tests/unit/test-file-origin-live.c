@@ -297,7 +297,12 @@ disk_file(void **state)
 	char *path;
 	assert_true(asprintf(&path, "%s/file-origin-live-XXXXXX", exe) > 0);
 	int fd = mkstemp(path);
-	assert_true(fd >= 0);
+	if (fd < 0) {
+		print_message("skipped: cannot make a file beside the test binary (%s): %s\n", path,
+			strerror(errno));
+		free(path);
+		skip();
+	}
 	unlink(path);
 	free(path);
 	assert_int_equal(ftruncate(fd, 65536), 0);
@@ -931,7 +936,7 @@ closers_waiting_on_fuse(void)
 	return waiting;
 }
 
-/* An ordinary fd: closed when shmguard_fd_close() returns. */
+/* A memfd: closed on the calling thread, before shmguard_fd_close() returns. */
 static void
 close_aside_ordinary(void **state)
 {

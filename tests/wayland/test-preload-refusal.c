@@ -107,8 +107,8 @@ main(int argc, char *argv[])
 	char *newer[] = {argv[0], "--compositor", "newer-libwayland", argv[3], NULL};
 	const char *const newer_says[] = {
 		"refusing to run", "wl_shm_buffer_get_pool_size,", "does not provide", NULL};
-	ok &= expect(
-		"libwayland-server with an unknown wl_shm function", newer, preload, 1, newer_says, false);
+	ok &= expect("libwayland-server with an unknown wl_shm function", newer, preload, 1,
+		newer_says, false);
 
 	char *own[] = {argv[2], NULL};
 	const char *const own_says[] = {

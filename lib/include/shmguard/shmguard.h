@@ -438,12 +438,14 @@ shmguard_file_vet(
  * Close @p fd (consumed; a negative fd is ignored) without letting the
  * file's file system stop the caller: every close() of an fd of a FUSE
  * file sends a flush request and waits, unkillably, for the daemon's
- * answer, whoever holds the fd. The close happens on a thread of the
- * library's own, named "shmguard-close" (at most 8; further closes wait
- * in a queue, their fds open, while all 8 are stuck). The caller waits up
- * to 20 ms for it, so an ordinary fd is closed when this returns, except
- * while an earlier close is known to be stuck, when it does not wait at
- * all. Use it for a client's fd that shmguard_file_vet() refused (the
+ * answer, whoever holds the fd. A memfd, tmpfs or hugetlbfs file (one
+ * that F_GET_SEALS answers) is closed at once on the calling thread: its
+ * close() never waits on user space. Any other fd is closed on a thread
+ * of the library's own, named "shmguard-close" (at most 8; further closes
+ * wait in a queue, their fds open, while all 8 are stuck). The caller
+ * waits up to 20 ms for it, and not at all while an earlier close is
+ * known to be stuck; on a busy machine the close may still be under way
+ * when this returns. Use it for a client's fd that shmguard_file_vet() refused (the
  * wl_shm global does so for create_pool). Any thread; not
  * async-signal-safe. Closer threads block every signal.
  */
