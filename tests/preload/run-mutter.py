@@ -187,6 +187,8 @@ class MutterBench(hostile.Bench):
     # The preload's fault line on mutter's stderr.
     FAULT_LOGGED = weston.WestonBench.FAULT_LOGGED
     ODD_STRIDE_SHOWN = True
+    # The preload keeps libwayland's bound on create_buffer.
+    LAST_ROW_NEEDS_WHOLE_STRIDE = True
 
     def session(self, preload):
         s = MutterSession(self.args, preload)
