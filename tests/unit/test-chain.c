@@ -814,11 +814,13 @@ static void
 copying_chainer_below_library_dies_of_sigbus(void **state)
 {
 	child_run(copying_chainer_below, &outcome);
-	if (sanitizer_handles_sigbus) {
-		/* ASan's handler is the first one: it ends the child itself,
-		 * with its report ("nested bug" once the chain loops). */
+	if (BUILT_WITH_ASAN && strstr(outcome.output, "AddressSanitizer") != NULL) {
+		/* The ASan runtime's own handler took part in the loop: it ends
+		 * the child itself, with its report ("nested bug"). Seen with
+		 * and without handle_sigbus; either way the child must die. */
 		assert_false(WIFEXITED(outcome.status) && WEXITSTATUS(outcome.status) == 0);
-		assert_non_null(strstr(outcome.output, "AddressSanitizer"));
+		assert_false(
+			WIFEXITED(outcome.status) && WEXITSTATUS(outcome.status) == CHILD_SURVIVED);
 		return;
 	}
 	assert_died_of_sigbus(&outcome);
