@@ -41,6 +41,8 @@ struct compositor {
 	struct wlr_compositor *compositor;
 	struct wlr_output *output;
 	struct wlr_scene *scene;
+	/* Kept so that a forked client's leak check sees it reachable. */
+	struct wlr_scene_output *scene_output;
 	struct shmguard_wlr *adapter;
 	struct wlr_surface *surface;
 	struct wl_listener new_surface;
@@ -104,7 +106,8 @@ compositor_create(struct harness *harness, struct compositor *server)
 	assert_non_null(server->output);
 	assert_true(wlr_output_init_render(server->output, server->allocator, server->renderer));
 	assert_true(compat_output_enable(server->output));
-	assert_non_null(wlr_scene_output_create(server->scene, server->output));
+	server->scene_output = wlr_scene_output_create(server->scene, server->output);
+	assert_non_null(server->scene_output);
 }
 
 /* Render the scene on black and read the output back as ARGB8888. */
