@@ -205,7 +205,10 @@ file_origin_vet(int fd, const struct shmguard_file_policy *policy, struct file_o
 	if (fcntl(fd, F_GET_SEALS) >= 0) {
 		origin->backing = FILE_BACKING_MEMORY;
 		origin->sealable = true;
-		return SHMGUARD_POOL_OK;
+		/* A shmem file is a regular file: its access mode is the one
+		 * thing left to refuse it for, before any budget is charged. */
+		return (flags & O_ACCMODE) == O_WRONLY ? SHMGUARD_POOL_ERROR_NOT_READABLE
+						       : SHMGUARD_POOL_OK;
 	}
 	int mount_id;
 	if (fdinfo_mount_id(fd, &mount_id) != 0) {

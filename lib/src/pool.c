@@ -91,6 +91,16 @@ pool_create_vetted(int fd, uint64_t size, struct shmguard_budget *budget, bool w
 	if (error != SHMGUARD_POOL_OK) {
 		goto err;
 	}
+	if (!origin.sealable) {
+		/* What the fd is (a device, a pipe, write-only) is its own
+		 * fault, told before any budget; a shmem file was checked in
+		 * file_origin_vet() without this fstat(). */
+		struct file_facts facts;
+		error = file_facts_read(fd, &facts);
+		if (error != SHMGUARD_POOL_OK) {
+			goto err;
+		}
+	}
 	if (guard_reinstall()) {
 		log_message(SHMGUARD_LOG_INFO,
 			"another SIGBUS handler was installed over ours: back on top, chaining to it");
