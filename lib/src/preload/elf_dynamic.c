@@ -149,8 +149,8 @@ names_symbol(const struct elf_dynamic *dynamic, const ElfW(Rela) * relocations, 
 bool
 elf_dynamic_binds_by_name(const struct elf_dynamic *dynamic, const char *name)
 {
-	return names_symbol(dynamic, dynamic->plt_relocations, dynamic->plt_relocation_count,
-		       name) ||
+	return names_symbol(
+		       dynamic, dynamic->plt_relocations, dynamic->plt_relocation_count, name) ||
 		names_symbol(dynamic, dynamic->relocations, dynamic->relocation_count, name);
 }
 

@@ -18,6 +18,7 @@
 
 #include "elf_dynamic.h"
 #include "interposition_check.h"
+#include "preload_name.h"
 #include "refusal.h"
 
 /* libwayland-server's wl_shm API, 1.21 to 1.26 (wl_shm_buffer_ref and
@@ -42,7 +43,7 @@ static const char *const provided[] = {
 
 #define N_PROVIDED (sizeof(provided) / sizeof(provided[0]))
 
-#define die(...) preload_refuse("libshmguard-preload", __VA_ARGS__)
+#define die(...) preload_refuse(preload_name, __VA_ARGS__)
 
 static bool
 is_provided(const char *name)
@@ -76,7 +77,7 @@ check_exports(const struct dl_phdr_info *info)
 		const char *name = elf_dynamic_symbol_name(&dynamic, i);
 		if (symbol->st_shndx != SHN_UNDEF && ELF64_ST_TYPE(symbol->st_info) == STT_FUNC &&
 			is_shm_api(name) && !is_provided(name)) {
-			fprintf(stderr, "libshmguard-preload: %s exports it\n", info->dlpi_name);
+			fprintf(stderr, "%s: %s exports it\n", preload_name, info->dlpi_name);
 			die("libwayland-server has %s, which libshmguard-preload does not "
 			    "provide: a compositor calling it would hand libwayland a buffer "
 			    "that is libshmguard's",

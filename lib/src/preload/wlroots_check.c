@@ -14,6 +14,7 @@
 #include <wlr/version.h>
 
 #include "elf_dynamic.h"
+#include "preload_name.h"
 #include "refusal.h"
 #include "wlroots_check.h"
 
@@ -21,7 +22,8 @@
 #define EXPAND_STRINGIFY(x) STRINGIFY(x)
 #define WLROOTS_MINOR EXPAND_STRINGIFY(WLR_VERSION_MINOR)
 
-const char wlroots_preload_name[] = "libshmguard-preload-wlroots-0." WLROOTS_MINOR;
+/* With the wlroots minor it was built for. */
+const char preload_name[] = "libshmguard-preload-wlroots-0." WLROOTS_MINOR;
 
 /* The soname of the wlroots built against: one per minor release since
  * 0.16 (libwlroots-0.MINOR.so). */
@@ -33,7 +35,7 @@ static const char *const replaced[] = {
 	"wlr_shm_create_with_renderer",
 };
 
-#define die(...) preload_refuse(wlroots_preload_name, __VA_ARGS__)
+#define die(...) preload_refuse(preload_name, __VA_ARGS__)
 
 /* wlroots by its soname, or by its file name if it has none. */
 static bool

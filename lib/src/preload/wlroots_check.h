@@ -3,10 +3,6 @@
 #ifndef SHMGUARD_PRELOAD_WLROOTS_CHECK_H
 #define SHMGUARD_PRELOAD_WLROOTS_CHECK_H
 
-/* The preload's name for messages, with the wlroots minor it was built
- * for: "libshmguard-preload-wlroots-0.18". */
-extern const char wlroots_preload_name[];
-
 /*
  * Exit with a message on stderr if the process has loaded a wlroots:
  * - whose soname is not the one the preload was built against (the

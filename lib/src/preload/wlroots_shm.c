@@ -32,6 +32,7 @@
 
 #include "../log.h"
 #include "../wayland/shm.h"
+#include "preload_name.h"
 #include "preload_settings.h"
 #include "wlroots_check.h"
 
@@ -83,8 +84,8 @@ shm_formats_from_drm(const uint32_t *drm_formats, size_t len, uint32_t *shm_form
 }
 
 PRELOAD_EXPORT struct wlr_shm *
-wlr_shm_create(struct wl_display *display, uint32_t version, const uint32_t *formats,
-	size_t formats_len)
+wlr_shm_create(
+	struct wl_display *display, uint32_t version, const uint32_t *formats, size_t formats_len)
 {
 	struct shmguard_shm_options options = {0};
 	preload_settings_read(&options);
@@ -112,15 +113,14 @@ wlr_shm_create(struct wl_display *display, uint32_t version, const uint32_t *for
 	fprintf(stderr,
 		"%s: wl_shm served by libshmguard %s for wlroots %d.%d.%d (%zu formats; fault "
 		"policy: %s, file policy: %s)\n",
-		wlroots_preload_name, shmguard_version(), WLR_VERSION_MAJOR, WLR_VERSION_MINOR,
+		preload_name, shmguard_version(), WLR_VERSION_MAJOR, WLR_VERSION_MINOR,
 		WLR_VERSION_MICRO, record->shm->formats_len,
-		shmguard_fault_policy_to_str(options.fault_policy),
-		preload_settings_file_policy());
+		shmguard_fault_policy_to_str(options.fault_policy), preload_settings_file_policy());
 	free(shm_formats);
 	return &record->base;
 
 err:
-	fprintf(stderr, "%s: creating the wl_shm global failed: %s\n", wlroots_preload_name,
+	fprintf(stderr, "%s: creating the wl_shm global failed: %s\n", preload_name,
 		strerror(errno != 0 ? errno : ENOMEM));
 	free(record);
 	free(shm_formats);
@@ -135,7 +135,7 @@ wlr_shm_create_with_renderer(
 		wlr_renderer_get_texture_formats(renderer, WLR_BUFFER_CAP_DATA_PTR);
 	if (set == NULL || set->len == 0) {
 		fprintf(stderr, "%s: the renderer can read no format from memory: no wl_shm\n",
-			wlroots_preload_name);
+			preload_name);
 		return NULL;
 	}
 	uint32_t *drm_formats = calloc(set->len, sizeof(*drm_formats));
