@@ -1,7 +1,8 @@
 """Measuring a headless compositor from outside, for the benchmark scripts
-(bench-compositor, bench-weston-preload): its CPU time, its frames (a 1x1
-window spoken to in the raw wire protocol), the lines its processes print,
-and `client-demo good`'s frame counters.
+(bench-compositor; bench-weston-preload and bench-sway-preload through
+preload_compare.py): its CPU time, its frames (a 1x1 window spoken to in
+the raw wire protocol), the lines its processes print, and `client-demo
+good`'s frame counters.
 """
 import os
 import re
