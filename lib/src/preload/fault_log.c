@@ -10,6 +10,7 @@
 
 #include "../log.h"
 #include "fault_log.h"
+#include "preload_name.h"
 
 /* The client's process name from /proc, or "?". */
 static void
@@ -31,7 +32,8 @@ client_name(pid_t pid, char *name, size_t size)
 static void
 log_to_stderr(enum shmguard_log_level level, const char *format, va_list args, void *user_data)
 {
-	fputs("libshmguard-preload: ", stderr);
+	fputs(preload_name, stderr);
+	fputs(": ", stderr);
 	if (level == SHMGUARD_LOG_ERROR) {
 		fputs("error: ", stderr);
 	}

@@ -6,8 +6,8 @@
 
 #include "shmguard/wayland.h"
 
-/* Send the library's log to stderr, each line starting with
- * "libshmguard-preload: ". */
+/* Send the library's log to stderr, each line starting with the
+ * preload's name (preload_name.h). */
 void
 fault_log_install(void);
 

@@ -25,9 +25,12 @@
 #include "../wayland/buffer_hold.h"
 #include "interposition_check.h"
 #include "preload_display.h"
+#include "preload_name.h"
 #include "preload_settings.h"
 
 #define PRELOAD_EXPORT __attribute__((visibility("default")))
+
+const char preload_name[] = "libshmguard-preload";
 
 /* libwayland 1.24 made the getters take a const buffer (the ABI is the
  * same): declare them as the headers we are built with do. */
@@ -59,14 +62,13 @@ wl_display_init_shm(struct wl_display *display)
 	struct preload_display *preload = preload_display_get(display);
 	int ret = preload != NULL ? preload_display_serve_shm(preload, &options) : -ENOMEM;
 	if (ret != 0) {
-		fprintf(stderr, "libshmguard-preload: creating the wl_shm global failed: %s\n",
+		fprintf(stderr, "%s: creating the wl_shm global failed: %s\n", preload_name,
 			strerror(-ret));
 		return -1;
 	}
-	fprintf(stderr,
-		"libshmguard-preload: wl_shm served by libshmguard %s (fault policy: %s, file policy: %s)\n",
-		shmguard_version(), shmguard_fault_policy_to_str(options.fault_policy),
-		preload_settings_file_policy());
+	fprintf(stderr, "%s: wl_shm served by libshmguard %s (fault policy: %s, file policy: %s)\n",
+		preload_name, shmguard_version(),
+		shmguard_fault_policy_to_str(options.fault_policy), preload_settings_file_policy());
 	return 0;
 }
 

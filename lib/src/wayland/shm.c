@@ -311,6 +311,13 @@ copy_formats(struct shmguard_shm *shm, const struct shmguard_shm_options *option
 SHMGUARD_EXPORT struct shmguard_shm *
 shmguard_shm_create(struct wl_display *display, const struct shmguard_shm_options *options)
 {
+	return shm_create(display, options, SHM_VERSION_MAX);
+}
+
+struct shmguard_shm *
+shm_create(struct wl_display *display, const struct shmguard_shm_options *options,
+	uint32_t max_version)
+{
 	int ret;
 	if (wl_display_get_destroy_listener(display, handle_display_destroy) != NULL) {
 		log_message(SHMGUARD_LOG_ERROR, "this display already has a libshmguard wl_shm");
@@ -359,8 +366,11 @@ shmguard_shm_create(struct wl_display *display, const struct shmguard_shm_option
 		ret = -ENOMEM;
 		goto err_eventfd;
 	}
-	shm->global =
-		wl_global_create(display, &wl_shm_interface, shm_global_version(), shm, shm_bind);
+	int version = shm_global_version();
+	if (max_version < (uint32_t)version) {
+		version = max_version > 0 ? (int)max_version : 1;
+	}
+	shm->global = wl_global_create(display, &wl_shm_interface, version, shm, shm_bind);
 	if (shm->global == NULL) {
 		ret = -ENOMEM;
 		goto err_source;

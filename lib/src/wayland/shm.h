@@ -56,6 +56,14 @@ struct shmguard_shm {
 	struct wl_list holds;
 };
 
+/* shmguard_shm_create() advertising at most wl_shm version @p max_version
+ * (at least 1; never more than we and the running libwayland serve), for
+ * a caller that is told which version to offer (wlroots' wlr_shm_create()).
+ * NULL with errno set, as shmguard_shm_create(). */
+struct shmguard_shm *
+shm_create(struct wl_display *display, const struct shmguard_shm_options *options,
+	uint32_t max_version);
+
 struct shmguard_shm *
 shm_ref(struct shmguard_shm *shm);
 
