@@ -53,6 +53,7 @@ class LabwcBench(WlrootsBench):
     PROGRAM = "labwc"
     PACKAGE = "labwc"
     REFUSES_ROOT = False
+    CAPTURE_REPAINTS = False
     OUTPUT_SIZE = OUTPUT_SIZE
 
     def simple_shm_flags(self):

@@ -55,12 +55,16 @@ def _load_hostile():
 
 hostile = _load_hostile()
 
-# The line each preload prints when it serves wl_shm.
-LIBWAYLAND_PRELOAD_SAYS = r"^libshmguard-preload: wl_shm served by libshmguard"
-WLROOTS_PRELOAD_SAYS = r"^libshmguard-preload-wlroots: wl_shm served by libshmguard"
-ANY_PRELOAD = r"^libshmguard-preload(-wlroots)?:"
-# The line either preload prints for the fault of a truncated pool.
-FAULT_LOGGED = (r"^libshmguard-preload(?:-wlroots)?: client pid \d+ \(hostile-client\): "
+# Each preload's name, which starts every line it writes to stderr:
+# libshmguard-preload, libshmguard-preload-wlroots-0.18, ...
+LIBWAYLAND_PRELOAD = r"libshmguard-preload"
+WLROOTS_PRELOAD = r"libshmguard-preload-wlroots-0\.\d+"
+ANY_PRELOAD = rf"^(?:{LIBWAYLAND_PRELOAD}|{WLROOTS_PRELOAD}):"
+# The line each prints when it serves wl_shm.
+LIBWAYLAND_PRELOAD_SAYS = rf"^{LIBWAYLAND_PRELOAD}: wl_shm served by libshmguard"
+WLROOTS_PRELOAD_SAYS = rf"^{WLROOTS_PRELOAD}: wl_shm served by libshmguard"
+# The line either prints for the fault of a truncated pool.
+FAULT_LOGGED = (ANY_PRELOAD + r" client pid \d+ \(hostile-client\): "
                 r"truncated at byte \d+ of its pool")
 
 # The system user a compositor that refuses root runs as.
@@ -283,15 +287,18 @@ class WlrootsSession(Session):
 
     def compositor_fds(self):
         """The fds the compositor holds, less wlroots' own output buffers
-        (its shm allocator's /dev/shm/wlroots-*): the output's swapchain
-        grows as it renders, clients or none."""
+        (its shm allocator's /dev/shm/wlroots-*: the output's swapchain
+        grows as it renders, clients or none) and /dev/urandom, which
+        wlroots 0.17 and later open at the first token they make (for a
+        toplevel's foreign-toplevel identifier, say) and keep for the
+        process's life (util/token.c)."""
         fds = []
         for fd in os.listdir(f"/proc/{self.compositor.pid}/fd"):
             try:
                 target = os.readlink(f"/proc/{self.compositor.pid}/fd/{fd}")
             except OSError:
                 continue
-            if not target.startswith("/dev/shm/wlroots-"):
+            if not target.startswith("/dev/shm/wlroots-") and target != "/dev/urandom":
                 fds.append(fd)
         return sorted(fds, key=int)
 
@@ -338,6 +345,9 @@ class WlrootsBench(hostile.Bench):
     # An odd stride that libwayland's wl_shm (wlroots 0.15) accepts: no
     # texture, no frame callback (tests/hostile's Bench says so).
     ODD_STRIDE_SHOWN = False
+    # A capture draws the output again (sway), rather than copying the
+    # frame last drawn when nothing changed since (labwc).
+    CAPTURE_REPAINTS = True
 
     def __init__(self, args):
         super().__init__(args)
