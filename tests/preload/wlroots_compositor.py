@@ -348,6 +348,8 @@ class WlrootsBench(hostile.Bench):
     # A capture draws the output again (sway), rather than copying the
     # frame last drawn when nothing changed since (labwc).
     CAPTURE_REPAINTS = True
+    # A new window is drawn at its commit, before its frame callback.
+    DRAWS_ON_COMMIT = True
 
     def __init__(self, args):
         super().__init__(args)

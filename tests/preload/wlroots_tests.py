@@ -272,10 +272,10 @@ def test_truncate_after_destroy(bench):
     wlr_shm (0.17 and later) maps zeros over the fault: the capture is
     made and the client never told.
 
-    labwc (bench.CAPTURE_REPAINTS False) answers a capture with the frame
-    it last drew: an output with no damage is not drawn again, so nothing
-    reads the truncated file, with the preload or without: the capture is
-    made, the client stays connected, and the preload logs no fault."""
+    labwc 0.8 (bench.CAPTURE_REPAINTS False) answers this capture with
+    the frame it last drew, so nothing reads the truncated file, with the
+    preload or without: the capture is made, the client stays connected,
+    and the preload logs no fault. (labwc 0.20 draws it: as sway.)"""
     if not bench.CAPTURE_REPAINTS:
         for s in both(bench):
             attack(s, "truncate-after-destroy", status=CONNECTED,
@@ -434,6 +434,56 @@ def test_capture_truncate_loop(bench):
     finish(b)
 
 
+# -- files whose reads wait on a user-space process ------------------------
+
+def test_fuse_data_stall(bench):
+    """tests/hostile's fuse-data-stall: a 4 MiB file on a FUSE mount whose
+    daemon never answers a read. With the preload: wl_shm invalid_fd
+    naming fuse, the daemon never asked, no thread waiting, a fresh client
+    shown at once. Without it the compositor reads the file when it draws
+    the window and freezes until the daemon ends. Where a new window is
+    not drawn at its commit (bench.DRAWS_ON_COMMIT False: labwc 0.20 sends
+    its frame callback and draws it at the next frame something else asks
+    for), the attacker is "shown" undrawn and stays, and a capture has the
+    window drawn: frozen all the same."""
+    if bench.DRAWS_ON_COMMIT:
+        hostile.test_fuse_data_stall(bench)
+        return
+    hostile.fuse_usable(bench.args.stall_fs)
+    fs = hostile.StallFs(bench.args.stall_fs, "data")
+    try:
+        s = bench.wlr()
+        hostile.refused_untouched(s, fs, fs.file, message=hostile.FUSE_NAMED)
+        finish(s)
+    finally:
+        fs.close()
+
+    fs = hostile.StallFs(bench.args.stall_fs, "data")
+    try:
+        b = bench.wlr("--builtin-shm")
+        proc = b.spawn([b.args.hostile, "--timeout", str(hostile.FILE_WAIT_MS), "--settle",
+                        "20000", "file-pool", fs.file], "file-pool",
+                       env=hostile.hostile_env(b))
+        end = time.monotonic() + 10
+        while "shown: frame callback" not in open(proc.log_path).read():
+            check(proc.poll() is None, f"[wlr_shm] the attacker ended: "
+                  f"{open(proc.log_path).read()}")
+            check(time.monotonic() < end, "[wlr_shm] the attacker was not shown")
+            time.sleep(0.05)
+        check(not hostile.waiting_threads(b.compositor.pid),
+              "[wlr_shm] the compositor waits on FUSE before it draws the window")
+        b.spawn([b.args.client, "capture", b.path("frozen.png")], "capture")
+        hostile.expect_frozen(b, "the capture's draw of the FUSE file")
+        fs.stop()
+        end = time.monotonic() + 5
+        while hostile.waiting_threads(b.compositor.pid):
+            check(time.monotonic() < end, "the compositor still waits after the daemon ended")
+            time.sleep(0.05)
+        finish(b)
+    finally:
+        fs.close()
+
+
 # -- tests/hostile's own, unchanged ----------------------------------------
 
 # They compare with --builtin-shm themselves, libwayland's and wlr_shm's.
@@ -450,7 +500,6 @@ HOSTILE_TESTS = (
     "write-sealed-shown",
     "many-pools",
     "many-pools-low-fd-limit",
-    "fuse-data-stall",
     "fuse-metadata-stall",
     "fuse-overlay",
     "fuse-flush-stall",
@@ -470,6 +519,7 @@ TESTS.update({
     "capture-truncated": test_capture_truncated,
     "capture-read-only": test_capture_read_only,
     "capture-truncate-loop": test_capture_truncate_loop,
+    "fuse-data-stall": test_fuse_data_stall,
 })
 
 
