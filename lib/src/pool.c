@@ -38,13 +38,20 @@ generation_unmapped(void *owner)
 	pool_put(pool);
 }
 
+/* Map a new generation of @p size bytes. @p known: the file's facts if the
+ * caller has just read them, else NULL (read here). */
 static struct generation *
-pool_map(struct shmguard_pool *pool, uint64_t size, enum shmguard_pool_error *error)
+pool_map(struct shmguard_pool *pool, uint64_t size, const struct file_facts *known,
+	enum shmguard_pool_error *error)
 {
 	struct file_facts facts;
-	*error = file_facts_read(pool->fd, &facts);
-	if (*error != SHMGUARD_POOL_OK) {
-		return NULL;
+	if (known != NULL) {
+		facts = *known;
+	} else {
+		*error = file_facts_read(pool->fd, &facts);
+		if (*error != SHMGUARD_POOL_OK) {
+			return NULL;
+		}
 	}
 	if (atomic_load(&pool->generations) >= budget_max_generations(pool->budget)) {
 		/* Old generations may only be waiting for a reclaim pass. */
@@ -91,11 +98,14 @@ pool_create_vetted(int fd, uint64_t size, struct shmguard_budget *budget, bool w
 	if (error != SHMGUARD_POOL_OK) {
 		goto err;
 	}
+	/* What the fd is (a device, a pipe, write-only) is its own fault,
+	 * told before any budget: read here, and mapped with, for any file
+	 * but shmem, which file_origin_vet() checked without an fstat() (the
+	 * mapping reads its facts then). */
+	struct file_facts facts;
+	const struct file_facts *known = NULL;
 	if (!origin.sealable) {
-		/* What the fd is (a device, a pipe, write-only) is its own
-		 * fault, told before any budget; a shmem file was checked in
-		 * file_origin_vet() without this fstat(). */
-		struct file_facts facts;
+		known = &facts;
 		error = file_facts_read(fd, &facts);
 		if (error != SHMGUARD_POOL_OK) {
 			goto err;
@@ -126,7 +136,7 @@ pool_create_vetted(int fd, uint64_t size, struct shmguard_budget *budget, bool w
 	atomic_init(&pool->refs, 1);
 	pool->writable_view = writable_view;
 
-	struct generation *generation = pool_map(pool, size, &error);
+	struct generation *generation = pool_map(pool, size, known, &error);
 	if (generation == NULL) {
 		/* pool_put() releases the budget charge, the dup and the pool. */
 		pool_put(pool);
@@ -209,7 +219,7 @@ pool_error_to_errno(enum shmguard_pool_error error)
 static int
 pool_replace(struct shmguard_pool *pool, uint64_t size, enum shmguard_pool_error *error)
 {
-	struct generation *fresh = pool_map(pool, size, error);
+	struct generation *fresh = pool_map(pool, size, NULL, error);
 	if (fresh == NULL) {
 		return pool_error_to_errno(*error);
 	}

@@ -930,11 +930,9 @@ def test_fuse_flush_stall(bench):
     a fresh client is shown within 2 s, and the attacker (once its own
     close is answered) reads wl_shm invalid_fd naming fuse. libwayland
     maps the fd and closes it at once, in create_pool: frozen there until
-    the daemon ends. wlr_shm (wlroots 0.17 and later) keeps the fd for
-    its resizes: no thread waits at create_pool (its close() comes when
-    the pool goes). libshmguard closes a refused fd on a thread
-    of its own (shmguard-close), the one thread allowed to wait on the
-    daemon; once the daemon ends, no thread waits any more."""
+    the daemon ends. wlr_shm keeps the fd until the pool goes. libshmguard closes a refused fd on a thread of its
+    own (shmguard-close), the one thread allowed to wait on the daemon;
+    once the daemon ends, no thread waits any more."""
     fuse_usable(bench.args.stall_fs)
     fs = StallFs(bench.args.stall_fs, "flush")
     try:
@@ -964,10 +962,10 @@ def test_fuse_flush_stall(bench):
         b = bench.compositor("--builtin-shm")
         proc = file_pool_flush_held(b, fs)
         if b.builtin == "wlr_shm":
-            # wlr_shm keeps the pool's fd (it maps the file again at a
-            # resize): nothing waits at create_pool. (Its close, when the
-            # pool goes, waits; not asserted: the attacker, stuck closing
-            # its own fd, may not leave before the daemon ends.)
+            # wlr_shm keeps the client's fd for the pool's life (for
+            # wlr_buffer_get_shm()), so create_pool closes nothing and
+            # nothing waits yet; the close, and the wait, come when the
+            # pool goes, here once the daemon has ended.
             no_thread_waits(b)
             shown_quickly(b)
         else:
@@ -1160,7 +1158,7 @@ def test_hugetlb_truncate(bench):
     finish(s)
 
     b = bench.compositor("--builtin-shm")
-    if b.builtin == "wlr_shm":
+    if builtin_shm(b) == "wlr_shm":
         # wlroots 0.17+ serves wl_shm itself: a fault reads zeros and the
         # client is never told. Only pools of whole huge pages are
         # asserted here; the others were not measured on wlr_shm.

@@ -370,6 +370,11 @@ HOSTILE_TESTS = (
     "unknown-format",
     "many-pools",
     "many-pools-low-fd-limit",
+    "fuse-data-stall",
+    "fuse-metadata-stall",
+    "fuse-overlay",
+    "fuse-flush-stall",
+    "hugetlb-truncate",
 )
 
 TESTS = {"mutter-" + name: hostile.TESTS[name] for name in HOSTILE_TESTS}

@@ -541,7 +541,35 @@ harness_buffer(struct test_client *client, uint32_t id)
 	return shmguard_buffer_from_resource(resource);
 }
 
+struct wl_shm_buffer *
+harness_recv_shm_buffer(struct test_client *client)
+{
+	struct ctl_msg msg;
+	harness_recv(client, &msg);
+	assert_int_equal(msg.kind, CTL_STEP);
+	struct wl_resource *resource = wl_client_get_object(client->client, msg.values[0]);
+	assert_non_null(resource);
+	struct wl_shm_buffer *buffer = wl_shm_buffer_get(resource);
+	assert_non_null(buffer);
+	return buffer;
+}
+
 /* ---- client side ---- */
+
+struct client_pool
+client_pool_make(struct client_ctx *ctx, int fd, int32_t size, int32_t width, int32_t height,
+	int32_t stride, uint32_t format)
+{
+	CLIENT_CHECK(ctx, fd >= 0);
+	struct client_pool made = {.fd = fd};
+	made.pool = wl_shm_create_pool(ctx->shm, fd, size);
+	made.buffer = wl_shm_pool_create_buffer(made.pool, 0, width, height, stride, format);
+	CLIENT_CHECK(ctx, client_roundtrip(ctx));
+	uint32_t values[2] = {wl_proxy_get_id((struct wl_proxy *)made.buffer),
+		wl_proxy_get_id((struct wl_proxy *)made.pool)};
+	client_send(ctx, CTL_STEP, values, 2, NULL);
+	return made;
+}
 
 void
 client_send(struct client_ctx *ctx, uint32_t kind, const uint32_t *values, unsigned count,

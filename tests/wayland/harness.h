@@ -153,6 +153,12 @@ harness_expect_ok(struct test_client *client, struct ctl_msg *msg);
 struct shmguard_buffer *
 harness_buffer(struct test_client *client, uint32_t id);
 
+/* Under a preload: receive the CTL_STEP of client_pool_make() and return
+ * libwayland's view of the buffer it names (wl_shm_buffer_get()), which
+ * must exist. */
+struct wl_shm_buffer *
+harness_recv_shm_buffer(struct test_client *client);
+
 /* ---- client side (in the forked child) ---- */
 
 void
@@ -191,6 +197,20 @@ client_report_on(struct client_ctx *ctx, void *expected_object);
 /* A memfd of @p size bytes filled with pattern @p seed. */
 int
 client_memfd(size_t size, uint32_t seed, bool allow_sealing);
+
+/* A client's pool and the one buffer it made of it. */
+struct client_pool {
+	int fd;
+	struct wl_shm_pool *pool;
+	struct wl_buffer *buffer;
+};
+
+/* A pool of @p size bytes over @p fd (kept open; must be >= 0) and a
+ * buffer at its start; after a roundtrip, the test learns the buffer's and
+ * the pool's ids in a CTL_STEP. */
+struct client_pool
+client_pool_make(struct client_ctx *ctx, int fd, int32_t size, int32_t width, int32_t height,
+	int32_t stride, uint32_t format);
 
 /* Byte @p index of pattern @p seed. */
 static inline uint8_t

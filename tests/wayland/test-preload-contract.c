@@ -55,12 +55,6 @@ preload_harness_destroy(struct harness *harness)
 
 /* ---------------- the client side ---------------- */
 
-struct client_pool {
-	int fd;
-	struct wl_shm_pool *pool;
-	struct wl_buffer *buffer;
-};
-
 static int
 client_open_pool_file(enum pool_kind kind, uint32_t seed)
 {
@@ -87,16 +81,8 @@ client_open_pool_file(enum pool_kind kind, uint32_t seed)
 static struct client_pool
 client_make_pool(struct client_ctx *ctx, enum pool_kind kind, uint32_t seed)
 {
-	struct client_pool made;
-	made.fd = client_open_pool_file(kind, seed);
-	CLIENT_CHECK(ctx, made.fd >= 0);
-	made.pool = wl_shm_create_pool(ctx->shm, made.fd, SIZE);
-	made.buffer = wl_shm_pool_create_buffer(
-		made.pool, 0, WIDTH, HEIGHT, STRIDE, WL_SHM_FORMAT_ARGB8888);
-	CLIENT_CHECK(ctx, client_roundtrip(ctx));
-	uint32_t id = wl_proxy_get_id((struct wl_proxy *)made.buffer);
-	client_send(ctx, CTL_STEP, &id, 1, NULL);
-	return made;
+	return client_pool_make(ctx, client_open_pool_file(kind, seed), SIZE, WIDTH, HEIGHT, STRIDE,
+		WL_SHM_FORMAT_ARGB8888);
 }
 
 /* Count the bytes of the client's file that are not pattern @p seed. */
@@ -115,19 +101,6 @@ client_count_changed(int fd, uint32_t seed)
 }
 
 /* ---------------- the compositor side ---------------- */
-
-static struct wl_shm_buffer *
-recv_shm_buffer(struct test_client *client)
-{
-	struct ctl_msg msg;
-	harness_recv(client, &msg);
-	assert_int_equal(msg.kind, CTL_STEP);
-	struct wl_resource *resource = wl_client_get_object(client->client, msg.values[0]);
-	assert_non_null(resource);
-	struct wl_shm_buffer *buffer = wl_shm_buffer_get(resource);
-	assert_non_null(buffer);
-	return buffer;
-}
 
 /* Bytes of @p buffer's pixels, read through @p data in an access window as
  * a compositor does, that are not pattern @p seed. */
@@ -179,7 +152,7 @@ show_then_write(enum pool_kind kind)
 {
 	struct harness *harness = preload_harness();
 	struct test_client *client = harness_spawn(harness, client_shows_then_checks_file, &kind);
-	struct wl_shm_buffer *buffer = recv_shm_buffer(client);
+	struct wl_shm_buffer *buffer = harness_recv_shm_buffer(client);
 	uint8_t *data = wl_shm_buffer_get_data(buffer);
 	assert_non_null(data);
 	assert_int_equal(wl_shm_buffer_get_width(buffer), WIDTH);
@@ -251,8 +224,8 @@ test_truncation_posts_invalid_fd_at_end_access(void **state)
 	struct harness *harness = preload_harness();
 	struct test_client *bad = harness_spawn(harness, client_truncates, NULL);
 	struct test_client *good = harness_spawn(harness, client_healthy, NULL);
-	struct wl_shm_buffer *bad_buffer = recv_shm_buffer(bad);
-	struct wl_shm_buffer *good_buffer = recv_shm_buffer(good);
+	struct wl_shm_buffer *bad_buffer = harness_recv_shm_buffer(bad);
+	struct wl_shm_buffer *good_buffer = harness_recv_shm_buffer(good);
 	uint8_t *bad_data = wl_shm_buffer_get_data(bad_buffer);
 
 	harness_send(bad, CTL_GO, 0);
@@ -304,11 +277,11 @@ test_data_pointer_survives_resize(void **state)
 {
 	struct harness *harness = preload_harness();
 	struct test_client *client = harness_spawn(harness, client_grows_pool, NULL);
-	struct wl_shm_buffer *first = recv_shm_buffer(client);
+	struct wl_shm_buffer *first = harness_recv_shm_buffer(client);
 	uint8_t *kept = wl_shm_buffer_get_data(first);
 
 	harness_send(client, CTL_GO, 0);
-	struct wl_shm_buffer *second = recv_shm_buffer(client);
+	struct wl_shm_buffer *second = harness_recv_shm_buffer(client);
 	assert_non_null(wl_shm_buffer_get_data(second));
 	/* Still mapped, still the client's bytes, through the old pointer. */
 	assert_ptr_equal(wl_shm_buffer_get_data(first), kept);
@@ -328,8 +301,8 @@ test_accesses_to_two_pools_nest(void **state)
 	struct harness *harness = preload_harness();
 	struct test_client *a = harness_spawn(harness, client_healthy, NULL);
 	struct test_client *b = harness_spawn(harness, client_healthy, NULL);
-	struct wl_shm_buffer *buffer_a = recv_shm_buffer(a);
-	struct wl_shm_buffer *buffer_b = recv_shm_buffer(b);
+	struct wl_shm_buffer *buffer_a = harness_recv_shm_buffer(a);
+	struct wl_shm_buffer *buffer_b = harness_recv_shm_buffer(b);
 	wl_shm_buffer_begin_access(buffer_a);
 	wl_shm_buffer_begin_access(buffer_b);
 	assert_int_equal(count_not_pattern(buffer_b, wl_shm_buffer_get_data(buffer_b), 4), 0);
@@ -369,7 +342,7 @@ test_pool_reference_outlives_buffer_guarded(void **state)
 {
 	struct harness *harness = preload_harness();
 	struct test_client *client = harness_spawn(harness, client_destroys_then_truncates, NULL);
-	struct wl_shm_buffer *buffer = recv_shm_buffer(client);
+	struct wl_shm_buffer *buffer = harness_recv_shm_buffer(client);
 	struct wl_shm_pool *pool = wl_shm_buffer_ref_pool(buffer);
 	assert_non_null(pool);
 	/* References count: a second one on the buffer is the same handle,
@@ -426,7 +399,7 @@ test_many_pool_references_all_guarded(void **state)
 	struct wl_shm_pool *pools[HELD_POOLS];
 	const volatile uint8_t *saved[HELD_POOLS];
 	for (unsigned i = 0; i < HELD_POOLS; i++) {
-		struct wl_shm_buffer *buffer = recv_shm_buffer(client);
+		struct wl_shm_buffer *buffer = harness_recv_shm_buffer(client);
 		pools[i] = wl_shm_buffer_ref_pool(buffer);
 		saved[i] = wl_shm_buffer_get_data(buffer);
 	}

@@ -61,43 +61,16 @@ preload_harness(void)
 
 /* ---------------- the client side ---------------- */
 
-struct client_pool {
-	int fd;
-	struct wl_shm_pool *pool;
-	struct wl_buffer *buffer;
-};
-
 /* A one-page pool of pattern @p seed and a buffer over all of it; the
  * test learns the buffer's id. */
 static struct client_pool
 client_make_pool(struct client_ctx *ctx, uint32_t seed)
 {
-	struct client_pool made;
-	made.fd = client_memfd(SIZE, seed, true);
-	CLIENT_CHECK(ctx, made.fd >= 0);
-	made.pool = wl_shm_create_pool(ctx->shm, made.fd, SIZE);
-	made.buffer = wl_shm_pool_create_buffer(
-		made.pool, 0, WIDTH, HEIGHT, STRIDE, WL_SHM_FORMAT_XRGB8888);
-	CLIENT_CHECK(ctx, client_roundtrip(ctx));
-	uint32_t id = wl_proxy_get_id((struct wl_proxy *)made.buffer);
-	client_send(ctx, CTL_STEP, &id, 1, NULL);
-	return made;
+	return client_pool_make(ctx, client_memfd(SIZE, seed, true), SIZE, WIDTH, HEIGHT, STRIDE,
+		WL_SHM_FORMAT_XRGB8888);
 }
 
 /* ---------------- the compositor side ---------------- */
-
-static struct wl_shm_buffer *
-recv_shm_buffer(struct test_client *client)
-{
-	struct ctl_msg msg;
-	harness_recv(client, &msg);
-	assert_int_equal(msg.kind, CTL_STEP);
-	struct wl_resource *resource = wl_client_get_object(client->client, msg.values[0]);
-	assert_non_null(resource);
-	struct wl_shm_buffer *buffer = wl_shm_buffer_get(resource);
-	assert_non_null(buffer);
-	return buffer;
-}
 
 /* Bytes of the buffer that are not pattern @p seed, read in an access
  * window as a compositor does. */
@@ -264,7 +237,7 @@ test_ref_keeps_buffer_after_resource(void **state)
 {
 	struct harness *harness = preload_harness();
 	struct test_client *client = harness_spawn(harness, client_destroys_buffer, NULL);
-	struct wl_shm_buffer *buffer = recv_shm_buffer(client);
+	struct wl_shm_buffer *buffer = harness_recv_shm_buffer(client);
 	assert_ptr_equal(buffer_ref(buffer), buffer);
 	assert_ptr_equal(buffer_ref(buffer), buffer);
 	struct wl_shm_pool *pool = wl_shm_buffer_ref_pool(buffer);
@@ -300,7 +273,7 @@ test_fault_after_resource_gone_posts_on_pool(void **state)
 {
 	struct harness *harness = preload_harness();
 	struct test_client *client = harness_spawn(harness, client_destroys_buffer, "truncate");
-	struct wl_shm_buffer *buffer = recv_shm_buffer(client);
+	struct wl_shm_buffer *buffer = harness_recv_shm_buffer(client);
 	buffer_ref(buffer);
 
 	harness_send(client, CTL_GO, 0);
@@ -339,7 +312,7 @@ test_ref_outlives_client(void **state)
 {
 	struct harness *harness = preload_harness();
 	struct test_client *client = harness_spawn(harness, client_makes_buffer_then_exits, NULL);
-	struct wl_shm_buffer *buffer = recv_shm_buffer(client);
+	struct wl_shm_buffer *buffer = harness_recv_shm_buffer(client);
 	buffer_ref(buffer);
 	harness_send(client, CTL_GO, 0);
 	harness_expect_ok(client, NULL);

@@ -19,10 +19,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <wayland-server-core.h>
+
+#include "preload-run.h"
 
 static int
 run_compositor(const char *mode, const char *fake_libwayland)
@@ -39,45 +40,6 @@ run_compositor(const char *mode, const char *fake_libwayland)
 	int ret = wl_display_init_shm(display);
 	wl_display_destroy(display);
 	return ret == 0 ? 0 : 3;
-}
-
-/* Run @p argv with the preload; check its exit status, that its stderr
- * has every one of @p needles and, if @p silent, no line of the preload. */
-static bool
-expect(const char *what, char *const argv[], const char *preload, int status,
-	const char *const needles[], bool silent)
-{
-	char log_path[] = "/tmp/shmguard-refusal-XXXXXX";
-	int log_fd = mkstemp(log_path);
-	if (log_fd < 0) {
-		perror("mkstemp");
-		return false;
-	}
-	pid_t pid = fork();
-	if (pid == 0) {
-		dup2(log_fd, STDERR_FILENO);
-		setenv("LD_PRELOAD", preload, 1);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	int wstatus;
-	waitpid(pid, &wstatus, 0);
-	char text[4096] = "";
-	ssize_t length = pread(log_fd, text, sizeof(text) - 1, 0);
-	text[length > 0 ? length : 0] = '\0';
-	close(log_fd);
-	unlink(log_path);
-
-	bool ok = WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == status;
-	for (const char *const *needle = needles; ok && *needle != NULL; needle++) {
-		ok = strstr(text, *needle) != NULL;
-	}
-	if (silent && strstr(text, "libshmguard-preload") != NULL) {
-		ok = false;
-	}
-	printf("%s %s: exit %d (expected %d)\n%s", ok ? "ok" : "FAILED", what,
-		WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1, status, text);
-	return ok;
 }
 
 int
@@ -98,30 +60,32 @@ main(int argc, char *argv[])
 
 	char *plain[] = {argv[0], "--compositor", "plain", NULL};
 	const char *const served[] = {"libshmguard-preload: wl_shm served by libshmguard", NULL};
-	ok &= expect("a plain compositor runs", plain, preload, 0, served, false);
+	ok &= preload_run_expect("a plain compositor runs", plain, preload, 0, served, false);
 
 	char *current[] = {argv[0], "--compositor", "newer-libwayland", argv[4], NULL};
-	ok &= expect("libwayland-server 1.26's fifteen wl_shm functions are all provided", current,
+	ok &= preload_run_expect(
+		"libwayland-server 1.26's fifteen wl_shm functions are all provided", current,
 		preload, 0, served, false);
 
 	char *newer[] = {argv[0], "--compositor", "newer-libwayland", argv[3], NULL};
 	const char *const newer_says[] = {
 		"refusing to run", "wl_shm_buffer_get_pool_size,", "does not provide", NULL};
-	ok &= expect("libwayland-server with an unknown wl_shm function", newer, preload, 1,
-		newer_says, false);
+	ok &= preload_run_expect("libwayland-server with an unknown wl_shm function", newer,
+		preload, 1, newer_says, false);
 
 	char *own[] = {argv[2], NULL};
 	const char *const own_says[] = {
 		"refusing to run", "calls to wl_shm_buffer_get_data do not reach", NULL};
-	ok &= expect("a compositor with its own wl_shm_buffer_get_data", own, preload, 1, own_says,
-		false);
+	ok &= preload_run_expect("a compositor with its own wl_shm_buffer_get_data", own, preload,
+		1, own_says, false);
 
 	/* What the compositor starts inherits LD_PRELOAD; a program that only
 	 * links libwayland-server is none of the preload's business, whatever
 	 * it defines. */
 	char *client[] = {argv[2], "--client", NULL};
 	const char *const nothing[] = {NULL};
-	ok &= expect("a client that links libwayland-server and defines wl_shm_buffer_get_data",
-		client, preload, 0, nothing, true);
+	ok &= preload_run_expect(
+		"a client that links libwayland-server and defines wl_shm_buffer_get_data", client,
+		preload, 0, nothing, true);
 	return ok ? 0 : 1;
 }

@@ -72,27 +72,12 @@ assert_buffer_intact(struct shmguard_buffer *buffer, uint32_t seed)
 }
 
 /* A pool of SIZE bytes of pattern @p seed and one 64x64 ARGB8888 buffer
- * over all of it; the test learns the buffer's id. */
-struct client_pool {
-	int fd;
-	struct wl_shm_pool *pool;
-	struct wl_buffer *buffer;
-};
-
+ * over all of it; the test learns the buffer's and the pool's ids. */
 static struct client_pool
 client_make_pool(struct client_ctx *ctx, uint32_t seed)
 {
-	struct client_pool made;
-	made.fd = client_memfd(SIZE, seed, true);
-	CLIENT_CHECK(ctx, made.fd >= 0);
-	made.pool = wl_shm_create_pool(ctx->shm, made.fd, SIZE);
-	made.buffer = wl_shm_pool_create_buffer(
-		made.pool, 0, WIDTH, HEIGHT, STRIDE, WL_SHM_FORMAT_ARGB8888);
-	CLIENT_CHECK(ctx, client_roundtrip(ctx));
-	uint32_t values[2] = {wl_proxy_get_id((struct wl_proxy *)made.buffer),
-		wl_proxy_get_id((struct wl_proxy *)made.pool)};
-	client_send(ctx, CTL_STEP, values, 2, NULL);
-	return made;
+	return client_pool_make(ctx, client_memfd(SIZE, seed, true), SIZE, WIDTH, HEIGHT, STRIDE,
+		WL_SHM_FORMAT_ARGB8888);
 }
 
 static struct shmguard_buffer *
