@@ -1158,7 +1158,7 @@ def test_hugetlb_truncate(bench):
     finish(s)
 
     b = bench.compositor("--builtin-shm")
-    if builtin_shm(b) == "wlr_shm":
+    if b.builtin == "wlr_shm":
         # wlroots 0.17+ serves wl_shm itself: a fault reads zeros and the
         # client is never told. Only pools of whole huge pages are
         # asserted here; the others were not measured on wlr_shm.
