@@ -7,6 +7,7 @@
  * buffer gets wl_buffer.release; a truncation during the render gets
  * wl_shm error invalid_fd on that wl_buffer.
  */
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -22,6 +23,7 @@
 #include <wlr/render/allocator.h>
 #include <wlr/render/pixman.h>
 #include <wlr/util/log.h>
+#include <wlr/version.h>
 
 #include <shmguard/wayland.h>
 #include <shmguard/wlr.h>
@@ -264,6 +266,83 @@ test_adapter_claims_only_our_buffers(void **state)
 	harness_destroy(harness);
 }
 
+/* The buffer @p id of @p client as wlroots takes it from a resource (a
+ * locked wlr_buffer), as screencopy does. */
+static struct wlr_buffer *
+wlr_buffer_of(struct test_client *client, uint32_t id)
+{
+	struct wl_resource *resource = wl_client_get_object(client->client, id);
+	assert_non_null(resource);
+#if WLR_VERSION_MINOR >= 17
+	return wlr_buffer_try_from_resource(resource);
+#else
+	return wlr_buffer_from_resource(resource);
+#endif
+}
+
+/* A client asks for a capture into a buffer over a read-only fd; the
+ * test reads the file afterwards. */
+static void
+client_read_only_capture_target(struct client_ctx *ctx)
+{
+	int fd = client_memfd(POOL_SIZE, 41, false);
+	CLIENT_CHECK(ctx, fd >= 0);
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	struct client_pool made = client_pool_make(ctx, open(path, O_RDONLY | O_CLOEXEC), POOL_SIZE,
+		SURFACE_SIZE, SURFACE_SIZE, SURFACE_STRIDE, WL_SHM_FORMAT_XRGB8888);
+	client_recv(ctx, NULL);
+	uint8_t bytes[POOL_SIZE];
+	unsigned changed = 0;
+	CLIENT_CHECK(ctx, pread(fd, bytes, sizeof(bytes), 0) == (ssize_t)sizeof(bytes));
+	for (uint64_t i = 0; i < POOL_SIZE; i++) {
+		changed += bytes[i] != pattern_byte(41, i);
+	}
+	CLIENT_CHECK(ctx, changed == 0);
+	client_report_on(ctx, made.buffer);
+}
+
+/* wlroots writes into a buffer whose fd forbids it (screencopy into a
+ * read-only fd): the access is given a scratch, not refused, because
+ * wlroots' screencopy keeps a buffer locked for good when it is; the
+ * client gets invalid_fd on the wl_buffer, its file is untouched, and the
+ * wlr_buffer, once unlocked, goes with everything it held (the harness
+ * counts the fds at the end). */
+static void
+test_write_into_read_only_buffer(void **state)
+{
+	struct harness *harness = harness_create(NULL);
+	struct compositor server;
+	compositor_create(harness, &server);
+	struct test_client *client = harness_spawn(harness, client_read_only_capture_target, NULL);
+
+	struct ctl_msg msg;
+	harness_recv(client, &msg);
+	assert_int_equal(msg.kind, CTL_STEP);
+	struct wlr_buffer *buffer = wlr_buffer_of(client, msg.values[0]);
+	assert_non_null(buffer);
+	void *data;
+	uint32_t format;
+	size_t stride;
+	assert_true(wlr_buffer_begin_data_ptr_access(
+		buffer, WLR_BUFFER_DATA_PTR_ACCESS_WRITE, &data, &format, &stride));
+	assert_int_equal(stride, SURFACE_STRIDE);
+	memset(data, 0xab, stride * SURFACE_SIZE);
+	wlr_buffer_end_data_ptr_access(buffer);
+	/* Reads still see the client's pixels. */
+	assert_true(wlr_buffer_begin_data_ptr_access(
+		buffer, WLR_BUFFER_DATA_PTR_ACCESS_READ, &data, &format, &stride));
+	assert_int_equal(((const uint8_t *)data)[0], pattern_byte(41, 0));
+	wlr_buffer_end_data_ptr_access(buffer);
+	wlr_buffer_unlock(buffer);
+
+	harness_send(client, CTL_GO, 0);
+	harness_expect_error(client, "wl_buffer", WL_SHM_ERROR_INVALID_FD, "cannot be written");
+	harness_wait_exit(client);
+	harness_serve(harness, 20);
+	harness_destroy(harness);
+}
+
 int
 main(void)
 {
@@ -271,6 +350,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_scene_renders_our_buffers),
 		cmocka_unit_test(test_adapter_claims_only_our_buffers),
+		cmocka_unit_test(test_write_into_read_only_buffer),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

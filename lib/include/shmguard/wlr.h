@@ -36,9 +36,14 @@ struct shmguard_wlr;
  * turn the wl_buffers of @p shm (borrowed; must outlive the adapter) into
  * wlr_buffers:
  * - begin_data_ptr_access() opens an access window (READ, or WRITE when
- *   asked; WRITE on a read-only or write-sealed fd fails that access
- *   only), end_data_ptr_access() closes it, and a fault found there gets
+ *   asked), end_data_ptr_access() closes it, and a fault found there gets
  *   the fault policy of @p shm (by default wl_shm error invalid_fd);
+ * - WRITE on a buffer whose fd forbids writes (a read-only fd, a
+ *   write-sealed memfd: a client that gave one to screencopy) posts wl_shm
+ *   error invalid_fd on the wl_buffer, naming why, and hands wlroots a
+ *   private scratch of the buffer's size, freed with the wlr_buffer, so
+ *   that the frame ends as usual: refusing the access instead would leave
+ *   the buffer locked by wlroots' screencopy (0.18 to 0.20) for good;
  * - wl_buffer.release is sent whenever the wlr_buffer is released (its
  *   last lock dropped), while the wl_buffer exists;
  * - the wlr_buffer stays readable after the client destroyed the

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <stddef.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 
 #include <wayland-server-core.h>
 #include <wayland-server-protocol.h>
@@ -36,6 +37,10 @@ struct guarded_wlr_buffer {
 	struct wl_listener release;
 	uint32_t drm_format;
 	size_t stride;
+	/* Where a write wlroots asked for on an fd that forbids writes goes
+	 * (see begin_unwritable()); MAP_FAILED until needed. */
+	void *scratch;
+	bool scratch_open;
 };
 
 /* Adapters alive; the interface registered with wlroots claims resources
@@ -43,6 +48,13 @@ struct guarded_wlr_buffer {
 static unsigned live_adapters;
 
 static const struct wlr_buffer_impl guarded_impl;
+
+/* Bytes from the buffer's first pixel to the end of its last row. */
+static size_t
+guarded_size(const struct guarded_wlr_buffer *guarded)
+{
+	return guarded->stride * (size_t)guarded->base.height;
+}
 
 static struct guarded_wlr_buffer *
 guarded_from_wlr(struct wlr_buffer *wlr_buffer)
@@ -57,12 +69,51 @@ guarded_destroy(struct wlr_buffer *wlr_buffer)
 	struct guarded_wlr_buffer *guarded = guarded_from_wlr(wlr_buffer);
 	wl_list_remove(&guarded->resource_destroy.link);
 	wl_list_remove(&guarded->release.link);
+	if (guarded->scratch != MAP_FAILED) {
+		munmap(guarded->scratch, guarded_size(guarded));
+	}
 #if WLR_VERSION_MINOR >= 19
 	/* Since 0.19 the implementation emits the destroy signal. */
 	wlr_buffer_finish(&guarded->base);
 #endif
 	shmguard_buffer_unref(guarded->buffer);
 	free(guarded);
+}
+
+/*
+ * wlroots asks to write into a buffer whose fd forbids writes: a
+ * screencopy or image-copy-capture frame's copy into a client's read-only
+ * fd or write-sealed memfd. Saying no is what wlroots cannot take: its
+ * screencopy (0.18 to 0.20) then posts invalid_buffer and returns with the
+ * buffer still locked, so the pool (an fd and a mapping) would stay for
+ * the compositor's life, once per attempt. So the client is told here
+ * (wl_shm invalid_fd on the wl_buffer, naming why), and wlroots gets a
+ * private scratch to write into, freed with the wlr_buffer: the frame
+ * goes its normal way to its end, which unlocks the buffer, and nothing
+ * reaches the client's file.
+ */
+static bool
+begin_unwritable(struct guarded_wlr_buffer *guarded, enum shmguard_pool_error reason, void **data)
+{
+	if (guarded->scratch_open) {
+		return false;
+	}
+	if (guarded->scratch == MAP_FAILED) {
+		guarded->scratch = mmap(NULL, guarded_size(guarded), PROT_READ | PROT_WRITE,
+			MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (guarded->scratch == MAP_FAILED) {
+			return false;
+		}
+	}
+	if (guarded->resource != NULL) {
+		wl_resource_post_error(guarded->resource, WL_SHM_ERROR_INVALID_FD,
+			"the compositor was asked to write into this buffer (a screen capture), "
+			"and its pool cannot be written: %s",
+			shmguard_pool_error_to_str(reason));
+	}
+	guarded->scratch_open = true;
+	*data = guarded->scratch;
+	return true;
 }
 
 static bool
@@ -73,7 +124,13 @@ guarded_begin_data_ptr_access(struct wlr_buffer *wlr_buffer, uint32_t flags, voi
 	enum shmguard_access_mode mode = (flags & WLR_BUFFER_DATA_PTR_ACCESS_WRITE)
 		? SHMGUARD_ACCESS_WRITE
 		: SHMGUARD_ACCESS_READ;
-	if (shmguard_buffer_begin_access(guarded->buffer, mode, data) != 0) {
+	enum shmguard_pool_error reason;
+	if (mode == SHMGUARD_ACCESS_WRITE &&
+		!shmguard_buffer_allows(guarded->buffer, mode, &reason)) {
+		if (!begin_unwritable(guarded, reason, data)) {
+			return false;
+		}
+	} else if (shmguard_buffer_begin_access(guarded->buffer, mode, data) != 0) {
 		return false;
 	}
 	*format = guarded->drm_format;
@@ -85,6 +142,10 @@ static void
 guarded_end_data_ptr_access(struct wlr_buffer *wlr_buffer)
 {
 	struct guarded_wlr_buffer *guarded = guarded_from_wlr(wlr_buffer);
+	if (guarded->scratch_open) {
+		guarded->scratch_open = false;
+		return;
+	}
 	/* A fault gets the shm's policy inside; wlroots has no way to hear
 	 * of it, and needs none: the pixels it read were zeros. */
 	shmguard_buffer_end_access(guarded->buffer, NULL);
@@ -147,6 +208,7 @@ resource_to_wlr_buffer(struct wl_resource *resource)
 	guarded->resource = resource;
 	guarded->drm_format = info->drm_format;
 	guarded->stride = (size_t)shmguard_buffer_get_stride(buffer);
+	guarded->scratch = MAP_FAILED;
 
 	guarded->resource_destroy.notify = handle_resource_destroy;
 	wl_resource_add_destroy_listener(resource, &guarded->resource_destroy);
