@@ -61,23 +61,21 @@ client, no preload, or no unprivileged user to run sway as).
 import argparse
 import glob
 import os
-import pwd
 import re
 import shutil
 import subprocess
 import sys
-import time
 
 # The helpers shared with bench-weston-preload, beside this script; no
 # __pycache__ in the source tree.
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
 import preload_compare  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.realpath(__file__)), "..", "tests",
+                                "support"))
+import test_user  # noqa: E402
 
 PROG = "bench-sway-preload"
-# The user sway runs as when the benchmark runs as root: the one
-# tests/preload's sway tests use.
-SWAY_USER = "shmguard-test"
 
 
 class Sway(preload_compare.Compositor):
@@ -132,36 +130,11 @@ class Sway(preload_compare.Compositor):
 
 
 def unprivileged_user():
-    """None when the benchmark does not run as root (sway runs as its
-    user); as root, SWAY_USER, created if missing."""
-    if os.geteuid() != 0:
-        return None
+    """tests/support/test_user.py's user for sway, or a skip."""
     try:
-        return pwd.getpwnam(SWAY_USER)
-    except KeyError:
-        pass
-    useradd = shutil.which("useradd")
-    if useradd is None:
-        preload_compare.skip(PROG, f"sway refuses to run as root, and there is no useradd to "
-                             f"create the unprivileged user {SWAY_USER} (Debian package passwd)")
-    # A test may be creating the user at the same time (useradd then
-    # cannot lock /etc/passwd, status 10, or finds the user there).
-    for _ in range(50):
-        done = subprocess.run(
-            [useradd, "--system", "--user-group", "--no-create-home",
-             "--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin",
-             "--comment", "libshmguard tests, sway refuses root", SWAY_USER],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        try:
-            return pwd.getpwnam(SWAY_USER)
-        except KeyError:
-            pass
-        if done.returncode != 10:
-            break
-        time.sleep(0.1)
-    preload_compare.skip(PROG, f"sway refuses to run as root, and the unprivileged user "
-                         f"{SWAY_USER} could not be created: useradd exited "
-                         f"{done.returncode}: {done.stdout.strip()}")
+        return test_user.get_or_create("sway")
+    except test_user.Unavailable as e:
+        preload_compare.skip(PROG, str(e))
 
 
 def parse_args():

@@ -31,7 +31,6 @@ missing one skips that test (exit 77) with the reason.
 import glob
 import importlib.util
 import os
-import pwd
 import re
 import resource
 import shutil
@@ -41,6 +40,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
+sys.path.insert(0, os.path.join(HERE, "..", "support"))
+import test_user  # noqa: E402
 from run import Failure, Session, Skip, check, log, read_png  # noqa: E402
 
 
@@ -66,9 +67,6 @@ WLROOTS_PRELOAD_SAYS = rf"^{WLROOTS_PRELOAD}: wl_shm served by libshmguard"
 # The line either prints for the fault of a truncated pool.
 FAULT_LOGGED = (ANY_PRELOAD + r" client pid \d+ \(hostile-client\): "
                 r"truncated at byte \d+ of its pool")
-
-# The system user a compositor that refuses root runs as.
-TEST_USER = "shmguard-test"
 
 
 def wlroots_library(program):
@@ -102,40 +100,11 @@ def asan_runtime(library):
 
 
 def unprivileged_user(program):
-    """The user to run @program (which refuses root) as: None for the
-    test's own user when that is not root; as root, TEST_USER, created
-    if missing."""
-    if os.geteuid() != 0:
-        return None
+    """tests/support/test_user.py's user for @program, or a skip."""
     try:
-        return pwd.getpwnam(TEST_USER)
-    except KeyError:
-        pass
-    useradd = shutil.which("useradd")
-    if useradd is None:
-        raise Skip(f"{program} refuses to run as root, and there is no useradd to create "
-                   f"the unprivileged user {TEST_USER} (Debian package passwd)")
-    # Tests run in parallel: another one may be creating the user now
-    # (useradd then fails to lock /etc/passwd, or finds the user there).
-    for _ in range(50):
-        done = subprocess.run(
-            [useradd, "--system", "--user-group", "--no-create-home",
-             "--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin",
-             "--comment", "libshmguard tests, for compositors that refuse root", TEST_USER],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        try:
-            user = pwd.getpwnam(TEST_USER)
-            if done.returncode == 0:
-                log(f"created the system user {TEST_USER} (uid {user.pw_uid})")
-            return user
-        except KeyError:
-            pass
-        if done.returncode != 10:  # 10: cannot lock the password file
-            break
-        time.sleep(0.1)
-    raise Skip(f"{program} refuses to run as root, and the unprivileged user {TEST_USER} "
-               f"could not be created: useradd exited {done.returncode}: "
-               f"{done.stdout.strip()}")
+        return test_user.get_or_create(program, log)
+    except test_user.Unavailable as e:
+        raise Skip(str(e))
 
 
 class Preload:
